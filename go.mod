@@ -1,0 +1,3 @@
+module github.com/crema-app/crema
+
+go 1.26.8
