@@ -24,6 +24,14 @@ test-wasm:
 test-browser:
 	@echo "browser tests: none yet"
 
+## ---- reference fixtures ------------------------------------------------
+# Regenerates testdata/tfjsref_48x40.{json,bin}: TensorFlow.js' VGG-19 features
+# and input gradients on the real weights in ../shared (needs npm ci).
+SHARED_TFJS ?= ../shared/weights/vgg19-keras-conv1-3
+.PHONY: testdata-tfjs
+testdata-tfjs:
+	node tools/tfjsref/main.mjs $(SHARED_TFJS) testdata
+
 ## ---- app ---------------------------------------------------------------
 run:
 	@echo "make run: not wired yet"
