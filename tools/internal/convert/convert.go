@@ -1,0 +1,140 @@
+// Package convert turns published VGG-19 weights into crema's weight format
+// (package model/weights): TensorFlow.js layers models (model.json plus
+// weight shards, Keras layer names, HWIO kernels) and PyTorch checkpoints
+// (torchvision's and the Caffe-converted VGG-19 of neural-style ports, in
+// torch's zip, legacy and tar formats). tools/convert and tools/getweights
+// are its command-line front ends.
+package convert
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/crema-app/crema/model/weights"
+)
+
+// Options steer a conversion.
+type Options struct {
+	F16        bool      // store float16 instead of float32
+	Preprocess string    // "caffe", "torchvision", or "" to infer from the source
+	Source     string    // overrides the source text written into the manifest
+	License    string    // overrides the licence text written into the manifest
+	Log        io.Writer // notes on missing layers and ignored tensors; nil discards
+}
+
+// Result is what a reader found in a source.
+type Result struct {
+	Tensors    []weights.Named     // "<layer>.weight" [Cout, Cin, 3, 3] OIHW and "<layer>.bias" [Cout]
+	Missing    []string            // VGG-19 convolutions the source lacks, in network order
+	Preprocess *weights.Preprocess // the source's own preprocessing, nil when it cannot tell
+	Source     string
+	License    string
+}
+
+// Layers lists the convolutions the result holds, in network order.
+func (r Result) Layers() []string {
+	var out []string
+	for _, c := range weights.VGG19 {
+		for _, t := range r.Tensors {
+			if t.Name == c.Name+".weight" {
+				out = append(out, c.Name)
+			}
+		}
+	}
+	return out
+}
+
+// Convert reads src (a TensorFlow.js model.json or the directory holding it,
+// or a PyTorch checkpoint) and writes outDir/vgg19.json and outDir/vgg19.bin.
+func Convert(src, outDir string, opt Options) (Result, error) {
+	log := opt.Log
+	if log == nil {
+		log = io.Discard
+	}
+	res, err := Read(src, log)
+	if err != nil {
+		return Result{}, err
+	}
+	pre, err := choosePreprocess(opt.Preprocess, res.Preprocess, src)
+	if err != nil {
+		return Result{}, err
+	}
+	m := weights.Manifest{Source: res.Source, License: res.License, Preprocess: pre}
+	if opt.Source != "" {
+		m.Source = opt.Source
+	}
+	if opt.License != "" {
+		m.License = opt.License
+	}
+	if err := weights.Write(outDir, m, res.Tensors, opt.F16); err != nil {
+		return Result{}, fmt.Errorf("convert: %w", err)
+	}
+	dtype := "float32"
+	if opt.F16 {
+		dtype = "float16"
+	}
+	fmt.Fprintf(log, "convert: wrote %s (%d layers, %s, %s preprocessing)\n",
+		filepath.Join(outDir, weights.ManifestFile), len(res.Layers()), dtype, pre.ChannelOrder)
+	return res, nil
+}
+
+// Read reads the VGG-19 convolutions of src, choosing the reader by what src
+// is: a directory or a .json file is a TensorFlow.js layers model, anything
+// else a PyTorch checkpoint.
+func Read(src string, log io.Writer) (Result, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	st, err := os.Stat(src)
+	if err != nil {
+		return Result{}, fmt.Errorf("convert: %w", err)
+	}
+	if st.IsDir() {
+		return ReadTFJS(filepath.Join(src, "model.json"), log)
+	}
+	if strings.HasSuffix(strings.ToLower(src), ".json") {
+		return ReadTFJS(src, log)
+	}
+	return ReadPyTorch(src, log)
+}
+
+// PreprocessNamed returns the preprocessing called name: "caffe" (BGR,
+// 0–255, minus the ImageNet mean) or "torchvision" (RGB, 0–1, mean and std).
+func PreprocessNamed(name string) (weights.Preprocess, error) {
+	switch name {
+	case "caffe":
+		return weights.Caffe, nil
+	case "torchvision":
+		return weights.Torchvision, nil
+	}
+	return weights.Preprocess{}, fmt.Errorf("convert: unknown preprocessing %q (want caffe or torchvision)", name)
+}
+
+func choosePreprocess(flag string, fromSource *weights.Preprocess, src string) (weights.Preprocess, error) {
+	if flag != "" {
+		return PreprocessNamed(flag)
+	}
+	if fromSource != nil {
+		return *fromSource, nil
+	}
+	return weights.Preprocess{}, fmt.Errorf("convert: cannot tell which input preprocessing %s expects: pass -preprocess caffe (BGR, 0-255, mean subtracted: Caffe/Keras weights) or -preprocess torchvision (RGB, 0-1, mean/std)", filepath.Base(src))
+}
+
+// missing lists the VGG-19 convolutions not in have, in network order.
+func missing(have map[string]bool) []string {
+	var out []string
+	for _, c := range weights.VGG19 {
+		if !have[c.Name] {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// ccBy is the licence line of the original VGG-19 weights.
+const ccBy = "VGG-19 weights by Karen Simonyan and Andrew Zisserman (Visual Geometry Group, University of Oxford), " +
+	"\"Very Deep Convolutional Networks for Large-Scale Image Recognition\", ICLR 2015; " +
+	"released under the Creative Commons Attribution 4.0 International licence (CC BY 4.0, https://creativecommons.org/licenses/by/4.0/)."
