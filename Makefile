@@ -21,8 +21,12 @@ test-go:
 test-wasm:
 	GOOS=js GOARCH=wasm $(GO) build ./...
 
+# Browser tests: js/wasm test binaries run in headless Chromium (WebGPU via
+# SwiftShader) by tools/wasmtest; needs `npm ci` (playwright-core) and chromium.
+WASMTEST = $(CURDIR)/tools/wasmtest/gowasm-browser
 test-browser:
-	@echo "browser tests: none yet"
+	GOOS=js GOARCH=wasm $(GO) test -exec $(WASMTEST) -run WebGPU ./kernels/
+	node --test web/test/*.test.mjs
 
 ## ---- reference fixtures ------------------------------------------------
 # Regenerates testdata/tfjsref_48x40.{json,bin}: TensorFlow.js' VGG-19 features
@@ -33,19 +37,29 @@ testdata-tfjs:
 	node tools/tfjsref/main.mjs $(SHARED_TFJS) testdata
 
 ## ---- app ---------------------------------------------------------------
+# The page: tools/serve builds the wasm worker (rebuilding it when Go sources
+# change), serves web/ and $(WEIGHTS)/ on http://localhost:$(PORT).
 run:
-	@echo "make run: not wired yet"
+	PORT=$(PORT) GO=$(GO) $(GO) run ./tools/serve -weights $(WEIGHTS)
 
+# A self-contained static site in dist/ (page, worker, wasm + .wasm.gz,
+# wasm_exec.js, samples, and the weights when $(WEIGHTS)/ has them).
 dist:
-	@echo "make dist: not wired yet"
+	GO=$(GO) $(GO) run ./tools/serve -dist dist -weights $(WEIGHTS)
 
 ## ---- weights -----------------------------------------------------------
+# Downloads the Caffe VGG-19 (vgg19-d01eb7cb.pth, ~548 MB, SHA-256 prefix
+# checked; see tools/getweights) into $(WEIGHTS)/ and converts it to
+# $(WEIGHTS)/vgg19.json + vgg19.bin. Safe to re-run. WEIGHTS_FLAGS=-f16 halves the size.
 weights:
-	@echo "make weights: not wired yet"
+	$(GO) run ./tools/getweights -o $(WEIGHTS) $(WEIGHTS_FLAGS)
 
 ## ---- benchmarks --------------------------------------------------------
+# crema (WebGPU, CPU) vs TensorFlow.js (webgpu, wasm) in headless Chromium;
+# writes BENCHMARKS.md's browser section. BENCH_ARGS e.g. '--sizes 64 --rounds 2'.
+# On a GPU machine: node tools/bench/gpu.mjs (Dawn in node, 256² and 512²).
 bench:
-	@echo "make bench: not wired yet"
+	BENCH_ARGS='$(BENCH_ARGS)' node tools/bench/bench.mjs $(BENCH_ARGS)
 
 clean:
 	rm -rf dist node_modules

@@ -1,0 +1,83 @@
+// Command serve is crema's development server (`make run`) and static-site
+// writer (`make dist`).
+//
+// Serving, it builds the worker (GOOS=js GOARCH=wasm go build ./wasm) into
+// web/wasm/crema.wasm, serves web/ on http://localhost:8080 (PORT or -addr
+// override), rebuilds the wasm on request whenever a Go source has changed
+// since the last build (so a reload always runs the current code; a failed
+// build is answered with the compiler's output, which the page shows),
+// serves Go's own wasm_exec.js, ./weights/ at /weights/, with the right MIME
+// types and no caching of the wasm. It does what hajimehoshi/wasmserve does,
+// written here because the module proxy refuses that module.
+//
+// With -dist DIR it writes a self-contained static folder instead: the page,
+// samples, worker, wasm_exec.js, the wasm (crema.wasm plus crema.wasm.gz,
+// which the worker prefers and inflates with DecompressionStream) and the
+// weights when ./weights/ has them. Any static host serves it.
+//
+//	go run ./tools/serve                 # http://localhost:8080
+//	PORT=9000 go run ./tools/serve
+//	go run ./tools/serve -addr 127.0.0.1:0 -weights /tmp/w   # prints the URL
+//	go run ./tools/serve -dist dist
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+)
+
+func main() {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	addr := flag.String("addr", "localhost:"+port, "address to listen on (host:port; port 0 picks a free one)")
+	web := flag.String("web", "web", "the page's folder")
+	weightsDir := flag.String("weights", "weights", "folder served at /weights/ (vgg19.json + vgg19.bin)")
+	dist := flag.String("dist", "", "write a static site into this folder and exit, instead of serving")
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("serve: ")
+
+	root, err := moduleRoot()
+	if err != nil {
+		log.Fatal(err)
+	}
+	abs := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(root, p)
+	}
+	b := &builder{root: root, pkg: "./wasm", out: filepath.Join(abs(*web), "wasm", "crema.wasm")}
+	if *dist != "" {
+		if err := writeDist(abs(*dist), abs(*web), abs(*weightsDir), b); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	if err := serve(*addr, abs(*web), abs(*weightsDir), b); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// moduleRoot is the folder holding go.mod, from the working directory up.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("serve: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("serve: no go.mod above the working directory; run from the crema repository")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"mime"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// mimeTypes are set explicitly: the system's mime.types may lack some, and a
+// wasm served as anything but application/wasm cannot be compiled streaming.
+var mimeTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".mjs":  "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".json": "application/json",
+	".wasm": "application/wasm",
+	".gz":   "application/gzip",
+	".bin":  "application/octet-stream",
+	".png":  "image/png",
+	".jpg":  "image/jpeg",
+	".jpeg": "image/jpeg",
+	".svg":  "image/svg+xml",
+	".md":   "text/markdown; charset=utf-8",
+	".txt":  "text/plain; charset=utf-8",
+}
+
+func init() {
+	for ext, typ := range mimeTypes {
+		mime.AddExtensionType(ext, typ)
+	}
+}
+
+// serve builds the wasm once (so a broken tree is reported at once), then
+// serves until killed.
+func serve(addr, web, weightsDir string, b *builder) error {
+	if err := b.ensure(); err != nil {
+		log.Printf("%v\n(the page will show this until the sources build)", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	fmt.Printf("serve: crema on http://%s/ (weights from %s)\n", ln.Addr(), weightsDir)
+	return http.Serve(ln, handler(web, weightsDir, b))
+}
+
+// handler routes: the wasm (rebuilt when stale), Go's wasm_exec.js, the
+// weights folder and the page.
+func handler(web, weightsDir string, b *builder) http.Handler {
+	page := http.FileServer(http.Dir(web))
+	weightsFS := http.StripPrefix("/weights/", http.FileServer(http.Dir(weightsDir)))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		// A page in a sandboxed iframe has an opaque origin ("null"): its
+		// fetches of the wasm and the weights are cross-origin.
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Cache-Control", "no-cache")
+		switch p := r.URL.Path; {
+		case p == "/wasm/crema.wasm":
+			h.Set("Cache-Control", "no-store")
+			if err := b.ensure(); err != nil {
+				h.Set("Content-Type", "text/plain; charset=utf-8")
+				w.WriteHeader(http.StatusInternalServerError)
+				fmt.Fprintln(w, err)
+				return
+			}
+			h.Set("Content-Type", "application/wasm")
+			http.ServeFile(w, r, b.out)
+		case p == "/wasm/crema.wasm.gz":
+			// The dev server serves the wasm uncompressed; the worker falls
+			// back to crema.wasm on this 404.
+			http.NotFound(w, r)
+		case p == "/wasm/wasm_exec.js":
+			js, err := wasmExecJS()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			h.Set("Content-Type", "text/javascript; charset=utf-8")
+			w.Write(js)
+		case strings.HasPrefix(p, "/weights/"):
+			if _, err := os.Stat(weightsDir); errors.Is(err, os.ErrNotExist) {
+				http.Error(w, "serve: no weights folder "+weightsDir+": run `make weights`", http.StatusNotFound)
+				return
+			}
+			weightsFS.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/test/"):
+			http.NotFound(w, r) // the browser tests are not part of the site
+		default:
+			if t, ok := mimeTypes[filepath.Ext(p)]; ok {
+				h.Set("Content-Type", t)
+			}
+			page.ServeHTTP(w, r)
+		}
+	})
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+
+	"github.com/crema-app/crema/model/transfer"
+)
+
+// Message types sent by the page (see PROTOCOL.md).
+const (
+	InInit     = "init"     // open a backend
+	InWeights  = "weights"  // load weights (manifest JSON + binary)
+	InImages   = "images"   // set the content and style images
+	InSettings = "settings" // check settings against the loaded weights
+	InStart    = "start"    // start a run
+	InPause    = "pause"    // pause the run (it waits between iterations)
+	InResume   = "resume"   // resume a paused run
+	InStop     = "stop"     // stop the run; its current image comes back
+)
+
+// Message types sent by the worker.
+const (
+	OutReady    = "ready"    // the worker is up: defaults, presets, choices
+	OutBackend  = "backend"  // the backend in use (and why, on a fallback)
+	OutWeights  = "weights"  // weights loaded: which layers exist
+	OutImages   = "images"   // images received
+	OutSettings = "settings" // settings checked
+	OutStarted  = "started"  // a run began, with its full settings
+	OutProgress = "progress" // losses after an update
+	OutPreview  = "preview"  // an RGBA frame of the image being optimised
+	OutPaused   = "paused"
+	OutResumed  = "resumed"
+	OutDone     = "done"  // the run ended (finished or stopped): final frame
+	OutError    = "error" // something failed; stage says what
+)
+
+// Image is an RGBA image as the page sends it (ImageData's layout: 4 bytes a
+// pixel, rows top to bottom, no padding).
+type Image struct {
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Pixels []byte `json:"-"` // [H, W, 4], from an ArrayBuffer
+}
+
+// Inbound is any message from the page. Which fields matter depends on Type.
+type Inbound struct {
+	Type     string          `json:"type"`
+	ID       int             `json:"id,omitempty"`       // start: the page's run id, echoed back
+	Backend  string          `json:"backend,omitempty"`  // init: auto, cpu or webgpu
+	Manifest string          `json:"manifest,omitempty"` // weights: the manifest JSON text
+	Binary   []byte          `json:"-"`                  // weights: the binary, from an ArrayBuffer
+	Content  *Image          `json:"content,omitempty"`  // images
+	Styles   []Image         `json:"styles,omitempty"`   // images
+	Settings json.RawMessage `json:"settings,omitempty"` // settings, start: fields over the defaults
+}
+
+// Ready is the worker's first message.
+type Ready struct {
+	Type          string                            `json:"type"`
+	GoVersion     string                            `json:"go"`
+	Defaults      transfer.Settings                 `json:"defaults"`
+	Presets       map[string][]transfer.LayerWeight `json:"presets"` // even, early, late
+	StyleLayers   []string                          `json:"style_layers"`
+	ContentLayers []string                          `json:"content_layers"`
+	StyleStats    []string                          `json:"style_stats"`
+	StyleCosts    []string                          `json:"style_costs"`
+	Optimizers    []string                          `json:"optimizers"`
+	Inits         []string                          `json:"inits"`
+	Poolings      []string                          `json:"poolings"`
+}
+
+// BackendInfo says which backend runs the work.
+type BackendInfo struct {
+	Type      string `json:"type"`
+	Name      string `json:"name"`      // webgpu or cpu
+	Describe  string `json:"describe"`  // the adapter, or the CPU workers
+	Requested string `json:"requested"` // what the page asked for
+	Fallback  bool   `json:"fallback"`  // the CPU stands in for WebGPU
+	Reason    string `json:"reason,omitempty"`
+}
+
+// WeightsInfo describes loaded weights.
+type WeightsInfo struct {
+	Type        string            `json:"type"`
+	Layers      []string          `json:"layers"`      // convs present, in network order
+	Unavailable map[string]string `json:"unavailable"` // layer → why it cannot be used
+	Source      string            `json:"source"`
+	License     string            `json:"license"`
+	Bytes       int               `json:"bytes"`
+}
+
+// ImagesInfo acknowledges an images message.
+type ImagesInfo struct {
+	Type    string   `json:"type"`
+	Content [2]int   `json:"content"` // width, height
+	Styles  [][2]int `json:"styles"`
+}
+
+// SettingsInfo is the answer to settings and the start of a run.
+type SettingsInfo struct {
+	Type     string            `json:"type"`
+	ID       int               `json:"id,omitempty"`
+	Settings transfer.Settings `json:"settings"` // complete: defaults filled in
+	Error    string            `json:"error,omitempty"`
+}
+
+// ProgressMsg carries one transfer.Progress.
+type ProgressMsg struct {
+	Type     string            `json:"type"`
+	ID       int               `json:"id"`
+	Progress transfer.Progress `json:"progress"`
+}
+
+// Frame is a preview or the final image.
+type Frame struct {
+	Type    string  `json:"type"` // preview or done
+	ID      int     `json:"id"`
+	Iter    int     `json:"iter"`
+	Width   int     `json:"width"`
+	Height  int     `json:"height"`
+	Pixels  []byte  `json:"-"`                 // [H, W, 4] RGBA, transferred as an ArrayBuffer
+	MS      float64 `json:"ms,omitempty"`      // done: run time
+	Stopped bool    `json:"stopped,omitempty"` // done: stopped before the last iteration
+}
+
+// State acknowledges pause and resume.
+type State struct {
+	Type string `json:"type"`
+	ID   int    `json:"id"`
+}
+
+// Error reports a failure. Stage is the message type that failed (init,
+// weights, images, settings, start, run).
+type Error struct {
+	Type    string `json:"type"`
+	ID      int    `json:"id,omitempty"`
+	Stage   string `json:"stage"`
+	Message string `json:"message"`
+}

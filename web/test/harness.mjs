@@ -1,0 +1,135 @@
+// harness.mjs: what the page's browser tests share. It converts the real
+// partial VGG-19 weights in ../shared into a temporary folder (with
+// `go run ./tools/convert`), starts the dev server (tools/serve) on a free
+// port with that folder as /weights/, and launches Debian's Chromium
+// headless through playwright-core (never a downloaded browser), with
+// WebGPU on SwiftShader. Every request a page makes is recorded, so a test
+// can check that none left the origin.
+//
+// Environment: CHROMIUM (default /usr/bin/chromium); CREMA_SCREENSHOTS=1
+// rewrites the README's screenshots in docs/.
+
+import { chromium } from "playwright-core";
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const SHARED = resolve(ROOT, "..", "shared");
+export const SHARED_WEIGHTS = join(SHARED, "weights", "vgg19-keras-conv1-3", "model.json");
+export const SAMPLES = join(ROOT, "web", "samples");
+export const SCREENSHOTS = process.env.CREMA_SCREENSHOTS === "1";
+
+/** Why the tests cannot run here, or "" when they can. */
+export function skipReason() {
+  if (!existsSync(SHARED_WEIGHTS)) return `no real weights at ${SHARED_WEIGHTS} (../shared is absent): the page tests need them`;
+  const exe = process.env.CHROMIUM || "/usr/bin/chromium";
+  if (!existsSync(exe)) return `no Chromium at ${exe} (set CHROMIUM)`;
+  return "";
+}
+
+export const WEBGPU_FLAGS = [
+  "--enable-unsafe-webgpu",
+  "--enable-features=Vulkan",
+  "--use-vulkan=swiftshader",
+  "--use-webgpu-adapter=swiftshader",
+  "--use-angle=swiftshader",
+  "--disable-vulkan-surface",
+];
+const QUIET_FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"];
+
+/** Starts everything; returns {url, browser, tmp, stop()}. */
+export async function start({ webgpu = true } = {}) {
+  const tmp = mkdtempSync(join(tmpdir(), "crema-page-test-"));
+  const weights = join(tmp, "weights");
+  execFileSync("go", ["run", "./tools/convert", "-o", weights, SHARED_WEIGHTS], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+  const serveBin = join(tmp, "serve");
+  execFileSync("go", ["build", "-o", serveBin, "./tools/serve"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  const server = spawn(serveBin, ["-addr", "127.0.0.1:0", "-weights", weights], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise((ok, fail) => {
+    let out = "";
+    server.stdout.on("data", (d) => {
+      out += d;
+      const m = /crema on (http:\/\/\S+\/)/.exec(out);
+      if (m) ok(m[1]);
+    });
+    server.on("exit", (code) => fail(new Error(`serve exited (${code}) before listening: ${out}`)));
+  });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: [...(webgpu ? WEBGPU_FLAGS : []), ...QUIET_FLAGS],
+  });
+  return {
+    url,
+    origin: new URL(url).origin,
+    browser,
+    tmp,
+    weights,
+    async stop() {
+      await browser.close().catch(() => {});
+      server.kill();
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens a page that records every request URL in page.requests (and the
+ * browser console in page.logs, shown when a test fails). */
+export async function open(env, query = "", { viewport = { width: 1200, height: 900 }, context = null } = {}) {
+  const ctx = context || (await env.browser.newContext({ viewport, acceptDownloads: true }));
+  const page = await ctx.newPage();
+  page.requests = [];
+  page.logs = [];
+  ctx.on("request", (r) => page.requests.push(r.url()));
+  page.on("console", (m) => page.logs.push(m.text()));
+  page.on("pageerror", (e) => page.logs.push(`pageerror: ${e.message}`));
+  await page.goto(env.url + query);
+  return page;
+}
+
+/** Waits until the worker has loaded the weights (or fails with what the
+ * page says). */
+export async function waitWeights(page, frame = page) {
+  try {
+    await frame.waitForFunction(() => window.crema?.state.weights, null, { timeout: 120_000, polling: 250 });
+  } catch (e) {
+    const alerts = await frame.textContent("#alerts").catch(() => "?");
+    throw new Error(`weights never loaded; alerts: ${alerts}; console: ${page.logs.slice(-10).join(" | ")}`);
+  }
+}
+
+/** Waits until no run is in progress. */
+export async function waitIdle(frame, timeout = 180_000) {
+  await frame.waitForFunction(() => window.crema && !window.crema.state.run && !window.crema.state.queue.length, null, { timeout, polling: 250 });
+}
+
+/** Requests that left env's origin (blob: and data: are local). */
+export function outside(env, urls) {
+  return urls.filter((u) => !u.startsWith(env.origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
+}
+
+/** Sets a number or text input and fires change, as a visitor would
+ * (opening the "More settings" section it may be in). */
+export async function setValue(frame, selector, value) {
+  await frame.$eval(selector, (el) => {
+    const d = el.closest("details");
+    if (d) d.open = true;
+  });
+  await frame.fill(selector, String(value));
+  await frame.dispatchEvent(selector, "change");
+}
+
+/** FNV-1a hash of a canvas' pixels, to see whether an image changed. */
+export async function canvasHash(frame, selector) {
+  return frame.evaluate((sel) => {
+    const c = document.querySelector(sel);
+    if (!c.width || !c.height) return "empty";
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < d.length; i++) h = Math.imul(h ^ d[i], 0x01000193) >>> 0;
+    return `${c.width}x${c.height}:${h.toString(16)}`;
+  }, selector);
+}
