@@ -1,0 +1,170 @@
+// bench.mjs is `make bench`: crema (WebGPU and CPU backends, Go wasm) against
+// TensorFlow.js 4.x (webgpu and wasm backends) on the same style-transfer
+// work, in one headless Chromium session (SwiftShader's WebGPU here), then
+// the Markdown table into BENCHMARKS.md.
+//
+//   node tools/bench/bench.mjs [--sizes 64,128] [--rounds 3] [--iters 1]
+//       [--warmup 1] [--pooling avg|max] [--mode auto|run|glue]
+//       [--no-profile] [--only crema,tfjs] [--out BENCHMARKS.md] [--no-write]
+//
+// Everything is served from 127.0.0.1 (tfjs' dist files from node_modules,
+// the wasm built into a temporary folder); the page fetches nothing else,
+// and any request to another origin is aborted and reported. Chromium is
+// Debian's (CHROMIUM overrides); no browser is downloaded.
+
+import { chromium } from "playwright-core";
+import { createServer } from "node:http";
+import { readFileSync, existsSync } from "node:fs";
+import { join, extname, normalize } from "node:path";
+import { ROOT, parseArgs, buildWasm, wasmExecPath, today } from "./common.mjs";
+import { markdown, writeSection, machine } from "./report.mjs";
+
+const HEADING = "## In the browser: crema vs TensorFlow.js";
+
+const cfg = parseArgs(process.argv.slice(2), {
+  sizes: [64, 128],
+  rounds: 3,
+  iters: 1,
+  warmup: 1,
+  pooling: "avg",
+  mode: "auto",
+  profile: true,
+  only: "",
+  out: join(ROOT, "BENCHMARKS.md"),
+  write: true,
+  timeout: 3600,
+});
+
+const FLAGS = [
+  "--enable-unsafe-webgpu",
+  "--enable-features=Vulkan",
+  "--use-vulkan=swiftshader",
+  "--use-webgpu-adapter=swiftshader",
+  "--use-angle=swiftshader",
+  "--disable-vulkan-surface",
+  "--no-sandbox",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-quic",
+  // Timestamp queries let tf.profile() time WebGPU kernels.
+  "--enable-dawn-features=allow_unsafe_apis",
+  "--enable-precise-memory-info",
+];
+
+const wasm = buildWasm();
+const NM = join(ROOT, "node_modules", "@tensorflow");
+const MOUNTS = {
+  "/tfjs/": join(NM, "tfjs", "dist"),
+  "/tfjs-webgpu/": join(NM, "tfjs-backend-webgpu", "dist"),
+  "/tfjs-wasm/": join(NM, "tfjs-backend-wasm", "dist"),
+  "/bench/": join(ROOT, "tools", "bench"),
+};
+const FILES = {
+  "/": join(ROOT, "tools", "bench", "page.html"),
+  "/wasm_exec.js": wasmExecPath(),
+  "/cremabench.wasm": wasm,
+};
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".map": "application/json" };
+
+function resolve(path) {
+  if (FILES[path]) return FILES[path];
+  for (const [prefix, dir] of Object.entries(MOUNTS)) {
+    if (path.startsWith(prefix)) {
+      const rel = normalize(path.slice(prefix.length));
+      if (rel.startsWith("..")) return null;
+      return join(dir, rel);
+    }
+  }
+  return null;
+}
+
+const server = createServer((req, res) => {
+  const path = new URL(req.url, "http://x").pathname;
+  const file = resolve(path);
+  if (!file || !existsSync(file)) {
+    if (path !== "/favicon.ico") console.log(`bench: 404 ${path}`);
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(200, { "Content-Type": TYPES[extname(file)] || "application/octet-stream", "Cache-Control": "no-store" });
+  res.end(readFileSync(file));
+});
+await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+const origin = `http://127.0.0.1:${server.address().port}`;
+
+
+// render writes the section for res (partial: sizes done so far).
+function render(res, final) {
+  const impl = res.impls;
+  const crema = impl["crema CPU (Go wasm)"] || impl["crema WebGPU"] || {};
+  const lines = [
+    `Browser: Chromium ${browser.version()} headless; WebGPU adapter: ${res.adapter} (flags: ${FLAGS.slice(0, 5).join(" ")} …)`,
+    `TensorFlow.js ${(impl["tfjs wasm"] || impl["tfjs webgpu"] || {}).version || "?"}` +
+      (impl["tfjs wasm"] && !impl["tfjs wasm"].error ? `; wasm backend SIMD ${impl["tfjs wasm"].simd ? "on" : "off"}, threads ${impl["tfjs wasm"].threads ? "on" : "off (page not cross-origin isolated, as on a plain static host)"}` : "") +
+      (impl["tfjs webgpu"] && !impl["tfjs webgpu"].error ? `; webgpu timestamp queries ${impl["tfjs webgpu"].timestamp_query ? "on" : "off"}` : ""),
+    `crema: ${crema.mode || "?"}${crema.note ? " — " + crema.note : ""}; CPU backend ${impl["crema CPU (Go wasm)"]?.describe || "?"}; WebGPU backend ${impl["crema WebGPU"]?.describe || impl["crema WebGPU"]?.error || "?"}`,
+    `Backend start-up (not in the figures): ` + Object.entries(impl).map(([n, i]) => `${n} ${i.init_ms != null ? i.init_ms.toFixed(0) + " ms" : "n/a"}`).join(", "),
+  ];
+  const md = markdown(res, {
+    date: today(),
+    command: "make bench" + (process.env.BENCH_ARGS ? ` BENCH_ARGS='${process.env.BENCH_ARGS}'` : ""),
+    machine: machine(),
+    lines,
+    note: (process.env.BENCH_NOTE || "") +
+      (final ? "" : ` Partial: written after ${res.config.sizes.join(", ")}; the run went on to larger sizes.`),
+  });
+  if (final) console.log("\n" + md);
+  if (cfg.write) {
+    writeSection(cfg.out, HEADING, md);
+    if (final) console.log(`bench: wrote "${HEADING}" in ${cfg.out}`);
+  }
+}
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", headless: true, args: FLAGS });
+const killer = setTimeout(async () => {
+  console.log(`bench: timed out after ${cfg.timeout} s`);
+  await browser.close().catch(() => {});
+  process.exit(124);
+}, cfg.timeout * 1000);
+let code = 0;
+try {
+  const page = await browser.newPage();
+  const outside = [];
+  await page.route("**/*", (route) => {
+    const u = route.request().url();
+    if (u.startsWith(origin + "/") || u.startsWith("data:") || u.startsWith("blob:")) return route.continue();
+    outside.push(u);
+    return route.abort();
+  });
+  page.on("console", (m) => console.log(m.text()));
+  page.on("pageerror", (e) => console.log(`bench: page error: ${e}`));
+  await page.exposeFunction("benchPartial", (r) => {
+    if (r.done.length < cfg.sizes.length) {
+      render({ ...r, config: { ...r.config, sizes: r.done } }, false);
+      console.log(`bench: partial results (${r.done.join(", ")}) written`);
+    }
+  });
+  await page.goto(origin + "/");
+  await page.waitForFunction(() => window.benchReady === true);
+  const t0 = Date.now();
+  console.log(`bench: sizes ${cfg.sizes.join(", ")}; ${cfg.warmup} warm-up + ${cfg.rounds} rounds × ${cfg.iters} iteration(s); ${cfg.pooling} pooling`);
+  const res = await page.evaluate((c) => window.bench(c), {
+    sizes: cfg.sizes, rounds: cfg.rounds, iters: cfg.iters, warmup: cfg.warmup, pooling: cfg.pooling,
+    mode: cfg.mode, profile: cfg.profile, only: cfg.only,
+  });
+  console.log(`bench: done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  render(res, true);
+  if (outside.length) {
+    console.log(`bench: the page tried to reach outside 127.0.0.1: ${outside.join(", ")}`);
+    code = 1;
+  }
+} catch (e) {
+  console.log(`bench: ${e && e.stack ? e.stack : e}`);
+  code = 1;
+} finally {
+  clearTimeout(killer);
+  await browser.close().catch(() => {});
+  server.close();
+}
+process.exit(code);
