@@ -3,15 +3,398 @@ package transfer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
+	"math"
+	"math/rand/v2"
+	"time"
 
 	"github.com/crema-app/crema/kernels"
 	"github.com/crema-app/crema/model"
+	"github.com/crema-app/crema/model/optim"
+	"github.com/crema-app/crema/model/style"
+)
+
+// Loop constants.
+const (
+	// divergeFactor: a loss this many times the best so far is divergence.
+	divergeFactor = 100
+	// maxRollbacks: after this many rollbacks the run stops with the last
+	// good image.
+	maxRollbacks = 5
+	// snapshotEvery: iterations between host copies of the image while a
+	// Fallback is set.
+	snapshotEvery = 10
 )
 
 // Run optimises an image for job on net (whose backend is b) and returns the
-// final image, clipped to [0, 1]. Cancelling ctx stops the run and returns
-// the current image with ctx's error. TEMPORARY placeholder: being written.
+// final image, clipped to [0, 1]. Zero settings fields take Defaults' values
+// where zero means nothing (sizes, names); Settings.Validate's errors are
+// returned first. Cancelling ctx stops the run and returns the current image
+// with ctx's error. NaN or a diverging loss rolls back to the last good image
+// and restarts the optimiser (Adam at half the learning rate), with a Note
+// on the next Progress. If b reports kernels.ErrDeviceLost and
+// hooks.Fallback is set, the run continues on the fallback from the last
+// host snapshot, with a Note.
 func Run(ctx context.Context, b kernels.Backend, net *model.Net, job Job, hooks Hooks) (*image.RGBA, error) {
-	return nil, errors.New("transfer: not implemented yet")
+	if net == nil {
+		return nil, errors.New("transfer: no network")
+	}
+	if b != net.Backend() {
+		return nil, fmt.Errorf("transfer: the network is on backend %s, not %s", net.Backend().Name(), b.Name())
+	}
+	s := job.Settings.normalized()
+	if err := s.Validate(net); err != nil {
+		return nil, err
+	}
+	all, _ := s.Layers()
+	var layers []LayerWeight
+	if s.StyleWeight > 0 {
+		for _, l := range all {
+			if l.Weight > 0 {
+				layers = append(layers, LayerWeight{Layer: canonical(l.Layer), Weight: l.Weight})
+			}
+		}
+	}
+	if err := checkJob(job, s, len(layers) > 0); err != nil {
+		return nil, err
+	}
+	r := &runner{ctx: ctx, hooks: hooks, s: s, layers: layers, job: job, b: b, net: net,
+		start: time.Now(), rng: rand.New(rand.NewPCG(uint64(s.Seed), 0xc0ffee))}
+	return r.run()
 }
+
+func checkJob(job Job, s Settings, styled bool) error {
+	if job.Content == nil {
+		return errors.New("transfer: no content image")
+	}
+	if styled && len(job.Styles) == 0 {
+		return errors.New("transfer: no style image")
+	}
+	for i, img := range append(append([]image.Image{job.Content}, job.Styles...), job.Init) {
+		if img == nil {
+			if i > 0 && i <= len(job.Styles) {
+				return fmt.Errorf("transfer: style image %d is missing", i)
+			}
+			continue
+		}
+		if r := img.Bounds(); r.Dx() < 1 || r.Dy() < 1 {
+			return errors.New("transfer: an input image is empty")
+		}
+	}
+	if len(s.StyleBlend) > 0 && len(s.StyleBlend) != len(job.Styles) {
+		return fmt.Errorf("transfer: %d style_blend_weights for %d style images", len(s.StyleBlend), len(job.Styles))
+	}
+	if s.Init == "given" && job.Init == nil {
+		return errors.New("transfer: init is given but there is no init image")
+	}
+	return nil
+}
+
+// runner is one Run.
+type runner struct {
+	ctx    context.Context
+	hooks  Hooks
+	s      Settings
+	layers []LayerWeight
+	job    Job
+	b      kernels.Backend
+	net    *model.Net
+	start  time.Time
+	rng    *rand.Rand
+
+	iter      int
+	note      string    // for the next Progress
+	snapX     []float32 // host copy of the image (network units) at snapIter
+	snapIter  int
+	fellBack  bool
+	rollbacks int
+}
+
+// stagePlan is one image size and the iteration it runs up to.
+type stagePlan struct{ w, h, until int }
+
+func (r *runner) run() (*image.RGBA, error) {
+	s := r.s
+	cb := r.job.Content.Bounds()
+	w, h := FitSize(cb.Dx(), cb.Dy(), s.ImageSize)
+	plans := []stagePlan{{w, h, s.Iterations}}
+	if s.CoarseToFine {
+		plans = []stagePlan{{max(1, w/2), max(1, h/2), s.Iterations / 2}, {w, h, s.Iterations}}
+	}
+	var x []float32 // [3, h, w]: network units, carried between stages
+	for i, p := range plans {
+		in := r.prepare(p.w, p.h)
+		if i == 0 {
+			x = r.initial(in)
+		} else {
+			prev := plans[i-1]
+			x = resizePlanar(x, 3, prev.h, prev.w, p.h, p.w)
+			r.note = joinNote(r.note, fmt.Sprintf("coarse-to-fine: continuing at %d×%d from iteration %d", p.w, p.h, r.iter))
+		}
+		st, img, err := r.runStage(in, x, p.until, i == len(plans)-1)
+		if st == nil || img != nil || err != nil || i == len(plans)-1 {
+			if st != nil {
+				st.free()
+			}
+			return img, err
+		}
+		if x, err = st.readX(); err != nil {
+			// Lost between stages: carry on from the snapshot if possible.
+			if r.snapX == nil {
+				st.free()
+				return nil, err
+			}
+			x = r.snapX
+		}
+		st.free()
+	}
+	return nil, nil
+}
+
+// prepare makes the host images for one stage size.
+func (r *runner) prepare(w, h int) *inputs {
+	s := r.s
+	in := &inputs{w: w, h: h}
+	in.colour = planar(Resize(r.job.Content, w, h))
+	in.content = in.colour
+	var cm, csd float64
+	if s.OriginalColors {
+		cm, csd = meanStd(yiq(in.colour)[:w*h])
+		in.content = grey(in.colour, 0, 0)
+	}
+	if len(r.layers) == 0 {
+		return in
+	}
+	long := max(MinImageSize/2, int(math.Round(s.StyleScale*float64(max(w, h)))))
+	for i, img := range r.job.Styles {
+		b := img.Bounds()
+		sw, sh := FitSize(b.Dx(), b.Dy(), long)
+		p := planar(Resize(img, sw, sh))
+		if s.OriginalColors {
+			p = grey(p, cm, csd)
+		}
+		in.styles = append(in.styles, p)
+		in.sizes = append(in.sizes, [2]int{sw, sh})
+		wt := 1.0
+		if len(s.StyleBlend) > 0 {
+			wt = s.StyleBlend[i]
+		}
+		in.blend = append(in.blend, wt)
+	}
+	return in
+}
+
+// initial is the starting image in network units.
+func (r *runner) initial(in *inputs) []float32 {
+	var rgb []float32
+	switch r.s.Init {
+	case "random":
+		rgb = make([]float32, 3*in.w*in.h)
+		for i := range rgb {
+			rgb[i] = r.rng.Float32()
+		}
+		if r.s.OriginalColors {
+			rgb = grey(rgb, 0, 0)
+		}
+	case "given":
+		rgb = planar(Resize(r.job.Init, in.w, in.h))
+		if r.s.OriginalColors {
+			rgb = grey(rgb, 0, 0)
+		}
+	default:
+		rgb = in.content
+	}
+	x := make([]float32, len(rgb))
+	model.ToInput(x, rgb, r.net.Preprocess())
+	return x
+}
+
+// runStage optimises one stage up to iteration until and returns the stage
+// (for the caller to read or free) and, on the last stage or on an early
+// end, the image.
+func (r *runner) runStage(in *inputs, x0 []float32, until int, lastStage bool) (*stage, *image.RGBA, error) {
+	r.snapX, r.snapIter = x0, r.iter
+	st, err := newStage(r.b, r.net, r.s, r.layers, in, x0)
+	if err != nil {
+		return nil, nil, err
+	}
+	for {
+		done, err := r.loop(st, until)
+		if err != nil && errors.Is(err, kernels.ErrDeviceLost) && r.hooks.Fallback != nil && !r.fellBack {
+			r.fellBack = true
+			lostAt := r.iter
+			st.free()
+			b, net, ferr := r.hooks.Fallback()
+			if ferr != nil {
+				return nil, r.image(in, r.snapX), fmt.Errorf("transfer: the GPU was lost and the fallback failed: %v", ferr)
+			}
+			r.b, r.net = b, net
+			r.iter = r.snapIter
+			if st, err = newStage(b, net, r.s, r.layers, in, r.snapX); err != nil {
+				return nil, r.image(in, r.snapX), err
+			}
+			r.note = joinNote(r.note, fmt.Sprintf("the GPU was lost at iteration %d; continuing on %s from iteration %d", lostAt, b.Name(), r.iter))
+			continue
+		}
+		if err != nil {
+			// Cancelled or failed: return the current image if the device
+			// can still give it, else the last snapshot.
+			x, rerr := st.readX()
+			if rerr != nil {
+				x = r.snapX
+			}
+			return st, r.image(in, x), err
+		}
+		if done || lastStage {
+			if r.note != "" {
+				r.emit(st, r.iter) // carry the last note (repeats iteration t)
+			}
+			x, rerr := st.readX()
+			if rerr != nil {
+				return st, r.image(in, r.snapX), rerr
+			}
+			return st, r.image(in, x), nil
+		}
+		return st, nil, nil
+	}
+}
+
+// loop runs the optimiser on st until iteration until, or until it
+// converges. done reports that the whole run should end (rollbacks
+// exhausted).
+func (r *runner) loop(st *stage, until int) (done bool, err error) {
+	loss, err := st.opt.Start(st.x, st.eval)
+	if err != nil {
+		return false, err
+	}
+	if r.iter == 0 {
+		r.emit(st, r.iter)
+	}
+	best := loss
+	st.b.Copy(st.xGood, st.x)
+	stalls := 0
+	for r.iter < until {
+		if err := r.ctx.Err(); err != nil {
+			return false, err
+		}
+		res, err := st.opt.Step(st.x, st.eval)
+		if err != nil {
+			return false, err
+		}
+		if !finiteF(res.Loss) || res.Loss > divergeFactor*math.Max(best, 0) && best > 0 {
+			r.rollbacks++
+			what := fmt.Sprintf("%.3g", res.Loss)
+			if math.IsNaN(res.Loss) {
+				what = "NaN"
+			}
+			st.b.Copy(st.x, st.xGood)
+			st.opt.Reset()
+			change := "restarted L-BFGS"
+			switch o := st.opt.(type) {
+			case *optim.Adam:
+				o.SetLR(o.LR() / 2)
+				change = fmt.Sprintf("halved Adam's learning rate to %.3g", o.LR()/pixelUnit(st.net))
+			case *optim.LBFGS:
+				st.maxStep /= 4
+				o.SetMaxStep(st.maxStep)
+				change = "restarted L-BFGS with shorter steps"
+			}
+			if r.rollbacks > maxRollbacks {
+				r.note = joinNote(r.note, fmt.Sprintf("the loss diverged %d times; stopped with the image of iteration %d", r.rollbacks, r.iter))
+				if _, err := st.opt.Start(st.x, st.eval); err != nil {
+					return false, err
+				}
+				r.emit(st, r.iter)
+				return true, nil
+			}
+			r.note = joinNote(r.note, fmt.Sprintf("the loss became %s at iteration %d; rolled back to iteration %d and %s", what, r.iter+1, r.iter, change))
+			if _, err := st.opt.Start(st.x, st.eval); err != nil {
+				return false, err
+			}
+			continue
+		}
+		if !res.Moved {
+			stalls++
+			if r.s.StyleCost == style.SWD && stalls < 3 {
+				continue // new random directions may allow progress
+			}
+			r.note = joinNote(r.note, fmt.Sprintf("stopped at iteration %d: %s", r.iter, res.Reason))
+			return false, nil
+		}
+		stalls = 0
+		r.iter++
+		best = math.Min(best, res.Loss)
+		st.b.Copy(st.xGood, st.x)
+		// swd's loss is stochastic (new directions every evaluation), so
+		// "converged" only means the history went stale: restart it.
+		converged := res.Done && r.s.StyleCost != style.SWD
+		if converged {
+			r.note = joinNote(r.note, fmt.Sprintf("converged at iteration %d: %s", r.iter, res.Reason))
+		}
+		r.emit(st, r.iter)
+		if err := r.previewAndSnapshot(st); err != nil {
+			return false, err
+		}
+		if converged {
+			return false, nil
+		}
+		if res.Done {
+			st.opt.Reset()
+			if _, err := st.opt.Start(st.x, st.eval); err != nil {
+				return false, err
+			}
+		}
+	}
+	return false, nil
+}
+
+func (r *runner) previewAndSnapshot(st *stage) error {
+	every := r.s.PreviewEvery
+	preview := r.hooks.Preview != nil && every > 0 && r.iter%every == 0
+	snap := r.hooks.Fallback != nil && r.iter%snapshotEvery == 0
+	if !preview && !snap {
+		return nil
+	}
+	x, err := st.readX()
+	if err != nil {
+		return err
+	}
+	r.snapX, r.snapIter = x, r.iter
+	if preview {
+		r.hooks.Preview(r.iter, r.image(st.in, x))
+	}
+	return nil
+}
+
+func (r *runner) emit(st *stage, iter int) {
+	p := st.cur
+	p.Iter = iter
+	p.MS = float64(time.Since(r.start).Microseconds()) / 1000
+	p.Note, r.note = r.note, ""
+	if r.hooks.Progress != nil {
+		r.hooks.Progress(p)
+	}
+}
+
+// image converts x (network units) to the output picture.
+func (r *runner) image(in *inputs, x []float32) *image.RGBA {
+	if x == nil {
+		return nil
+	}
+	rgb := make([]float32, len(x))
+	model.FromInput(rgb, x, r.net.Preprocess())
+	if r.s.OriginalColors {
+		rgb = recolor(rgb, in.colour)
+	}
+	return toRGBA(rgb, in.w, in.h)
+}
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+func finiteF(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

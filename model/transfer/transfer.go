@@ -2,9 +2,22 @@
 // the image: settings, the loop that runs an optimiser on the VGG-19 losses,
 // progress reports and previews. The CLI (tools/crema) and the browser worker
 // (wasm/) are both thin shells around Run.
+//
+// Beside Run: Defaults, Settings.Validate (one-line errors naming unknown
+// layers, layers absent from the weights and contradictory settings),
+// Settings.Set (settings by their JSON names, as the CLI and the page's URL
+// spell them), the style-layer presets (Preset, PresetNames), ParseLayers
+// for "conv1_1:0.8,conv2_1:0.2", and plain-Go image helpers (DecodeImage,
+// LoadImage, Resize, FitSize). The losses are in model/style, the
+// optimisers in model/optim.
 package transfer
 
-import "image"
+import (
+	"image"
+
+	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/model"
+)
 
 // LayerWeight is one style layer and its weight λ_l.
 type LayerWeight struct {
@@ -21,9 +34,10 @@ type Settings struct {
 	StyleWeight    float64       `json:"style_weight"`   // β
 	TVWeight       float64       `json:"tv_weight"`      // γ
 	ContentLayers  []string      `json:"content_layers"`
-	StyleLayers    []LayerWeight `json:"style_layers"`
-	StyleStat      string        `json:"style_stat"` // gram, cov, meanstd, mmd
-	StyleCost      string        `json:"style_cost"` // mse, swd
+	StyleLayers    []LayerWeight `json:"style_layers"` // when empty, Preset's
+	Preset         string        `json:"preset"`       // even, early, late: used when StyleLayers is empty
+	StyleStat      string        `json:"style_stat"`   // gram, cov, meanstd, mmd
+	StyleCost      string        `json:"style_cost"`   // mse, swd
 	StyleBlend     []float64     `json:"style_blend_weights"`
 	StyleScale     float64       `json:"style_scale"`
 	OriginalColors bool          `json:"original_colors"`
@@ -64,4 +78,9 @@ type Job struct {
 type Hooks struct {
 	Progress func(Progress)
 	Preview  func(iter int, img *image.RGBA)
+	// Fallback, when set, is called once if the backend reports
+	// kernels.ErrDeviceLost; the run continues on the backend and net it
+	// returns from the last host snapshot (taken every few iterations while a
+	// Fallback is set), with a Note saying so.
+	Fallback func() (kernels.Backend, *model.Net, error)
 }

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/model"
+	"github.com/crema-app/crema/model/transfer"
+	"github.com/crema-app/crema/model/weights"
+)
+
+// transferMain is `crema [flags]`: one style transfer.
+func transferMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCommon("crema", stderr, "out.png")
+	printIter := c.fs.Int("print_iter", 50, "print the losses every this many iterations (0: never)")
+	saveIter := c.fs.Int("save_iter", 100, "save the image every this many iterations as OUTPUT_<iter>.png (0: never)")
+	logPath := c.fs.String("log", "", "write one JSON line per iteration to this file")
+	c.fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: crema -content_image FILE -style_image FILE[,FILE…] [flags]\n       crema compare -h")
+		c.fs.PrintDefaults()
+	}
+	if err := c.parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return usageFail(stderr, err)
+	}
+	s := c.settings
+	if *c.values["seed"] == "-1" {
+		s.Seed = time.Now().UnixNano() % 1_000_000
+		fmt.Fprintf(stderr, "crema: seed %d\n", s.Seed)
+	}
+	if *printIter < 0 || *saveIter < 0 {
+		return usageFail(stderr, errors.New("-print_iter and -save_iter must be ≥ 0"))
+	}
+	if err := s.Validate(nil); err != nil {
+		return fail(stderr, err)
+	}
+	job, err := loadJob(c, s, stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	b, net, err := openNet(*c.backend, *c.weights)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer net.Close()
+	if err := s.Validate(net); err != nil {
+		return fail(stderr, err)
+	}
+
+	var logw *json.Encoder
+	if *logPath != "" {
+		f, err := os.Create(*logPath)
+		if err != nil {
+			return fail(stderr, fmt.Errorf("-log: %w", err))
+		}
+		defer f.Close()
+		logw = json.NewEncoder(f)
+	}
+	bar := newProgressBar(stderr, s.Iterations, *printIter)
+	var hooks transfer.Hooks
+	var logErr error
+	hooks.Progress = func(p transfer.Progress) {
+		if logw != nil && logErr == nil {
+			logErr = logw.Encode(logLine{Iter: p.Iter, Total: p.Total, Content: p.Content, Style: p.Style, MS: p.MS})
+		}
+		bar.update(p)
+	}
+	if *saveIter > 0 {
+		s.PreviewEvery = *saveIter
+		hooks.Preview = func(iter int, img *image.RGBA) {
+			if iter == s.Iterations {
+				return // the final image is written below
+			}
+			path := iterPath(*c.output, iter)
+			if err := writeImage(path, img); err != nil {
+				bar.note("could not save " + path + ": " + oneLine(err))
+			}
+		}
+	}
+	job.Settings = s
+	fmt.Fprintf(stderr, "crema: %s on %s, %d×%d content, %d style image(s)\n", s.Optimizer, b.Describe(), job.Content.Bounds().Dx(), job.Content.Bounds().Dy(), len(job.Styles))
+	img, runErr := transfer.Run(ctx, b, net, job, hooks)
+	bar.finish()
+	if logErr != nil {
+		fmt.Fprintln(stderr, "crema: -log: "+oneLine(logErr))
+	}
+	interrupted := runErr != nil && (errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded))
+	if runErr != nil && !interrupted {
+		if img == nil {
+			return fail(stderr, runErr)
+		}
+		fmt.Fprintln(stderr, "crema: "+oneLine(runErr))
+	}
+	if img == nil {
+		return fail(stderr, errors.New("no image was produced"))
+	}
+	if err := writeImage(*c.output, img); err != nil {
+		return fail(stderr, err)
+	}
+	switch {
+	case interrupted:
+		fmt.Fprintf(stderr, "crema: interrupted at iteration %d; saved %s\n", bar.iter, *c.output)
+		return exitInterrupt
+	case runErr != nil:
+		fmt.Fprintf(stderr, "crema: saved the last good image to %s\n", *c.output)
+		return exitError
+	}
+	fmt.Fprintf(stdout, "%s\n", *c.output)
+	return exitOK
+}
+
+// logLine is one line of -log, exactly the issue's fields in its order.
+type logLine struct {
+	Iter    int                `json:"iter"`
+	Total   float64            `json:"total"`
+	Content float64            `json:"content"`
+	Style   map[string]float64 `json:"style"`
+	MS      float64            `json:"ms"`
+}
+
+func usageFail(stderr io.Writer, err error) int {
+	fmt.Fprintln(stderr, "crema: "+oneLine(err))
+	return exitUsage
+}
+
+// loadJob reads the images the flags name.
+func loadJob(c *common, s transfer.Settings, stderr io.Writer) (transfer.Job, error) {
+	var job transfer.Job
+	load := func(role, path string) (image.Image, error) {
+		img, note, err := transfer.LoadImage(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s image: %s", role, oneLine(err))
+		}
+		if note != "" {
+			fmt.Fprintf(stderr, "crema: %s image %s: %s\n", role, path, note)
+		}
+		return img, nil
+	}
+	var err error
+	if job.Content, err = load("content", *c.content); err != nil {
+		return job, err
+	}
+	styles := c.styles()
+	if len(styles) == 0 && s.StyleWeight > 0 {
+		return job, errors.New("missing -style_image (or set -style_weight 0)")
+	}
+	if len(s.StyleBlend) > 0 && len(s.StyleBlend) != len(styles) {
+		return job, fmt.Errorf("-style_blend_weights has %d weights for %d style images", len(s.StyleBlend), len(styles))
+	}
+	for _, p := range styles {
+		img, err := load("style", p)
+		if err != nil {
+			return job, err
+		}
+		job.Styles = append(job.Styles, img)
+	}
+	if *c.initImg != "" {
+		if job.Init, err = load("init", *c.initImg); err != nil {
+			return job, err
+		}
+	}
+	return job, nil
+}
+
+// openNet opens the backend and uploads the weights.
+func openNet(backend, path string) (kernels.Backend, *model.Net, error) {
+	switch backend {
+	case "cpu", "naive":
+	default:
+		return nil, nil, fmt.Errorf("-backend %q: natively crema has cpu and naive", backend)
+	}
+	b, _, err := kernels.Open(backend)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := weights.Load(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, fmt.Errorf("weights %s not found: run `make weights` or pass -weights", path)
+		}
+		return nil, nil, err
+	}
+	net, err := model.New(b, w)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, net, nil
+}
+
+// iterPath is OUTPUT with _<iter> before the extension, as neural-style
+// names its intermediate images.
+func iterPath(out string, iter int) string {
+	ext := filepath.Ext(out)
+	return fmt.Sprintf("%s_%d%s", strings.TrimSuffix(out, ext), iter, ext)
+}
