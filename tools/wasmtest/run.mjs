@@ -1,0 +1,177 @@
+// run.mjs runs a Go js/wasm program (typically a test binary built by
+// `GOOS=js GOARCH=wasm go test`) inside headless Chromium with WebGPU enabled
+// (SwiftShader), so that syscall/js code meets a real navigator.gpu.
+//
+//   node tools/wasmtest/run.mjs prog.wasm [args...]
+//
+// It is meant as go test's -exec program (see tools/wasmtest/gowasm-browser):
+// go passes the binary path, then the -test.* arguments. The runner serves the
+// binary and Go's wasm_exec.js on 127.0.0.1, loads a tiny page that starts the
+// program with those arguments, streams the program's stdout/stderr (which
+// wasm_exec.js sends to the console) to this process' stdout, and exits with
+// the program's exit code. It never downloads a browser: it uses CHROMIUM
+// (default /usr/bin/chromium).
+//
+// Environment:
+//   CHROMIUM          browser executable (default /usr/bin/chromium)
+//   WASMTEST_TIMEOUT  seconds before the run is killed (default: -test.timeout + 60, else 900)
+//   WASMTEST_HEADFUL  set to 1 to show the browser window
+//   GOROOT            where to find lib/wasm/wasm_exec.js (default: `go env GOROOT`)
+
+import { chromium } from "playwright-core";
+import { createServer } from "node:http";
+import { readFileSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+
+const [, , wasmPath, ...progArgs] = process.argv;
+if (!wasmPath) {
+  console.error("wasmtest: usage: run.mjs prog.wasm [args...]");
+  process.exit(2);
+}
+
+function goroot() {
+  if (process.env.GOROOT) return process.env.GOROOT;
+  try {
+    return execFileSync("go", ["env", "GOROOT"], { encoding: "utf8" }).trim();
+  } catch {
+    return "/usr/local/go";
+  }
+}
+
+function wasmExecJS() {
+  const root = goroot();
+  for (const p of [join(root, "lib", "wasm", "wasm_exec.js"), join(root, "misc", "wasm", "wasm_exec.js")]) {
+    if (existsSync(p)) return readFileSync(p);
+  }
+  throw new Error(`wasmtest: no wasm_exec.js under ${root}/lib/wasm or ${root}/misc/wasm`);
+}
+
+// Timeout: the test's own -test.timeout plus a minute, else 15 minutes.
+function timeoutSeconds() {
+  if (process.env.WASMTEST_TIMEOUT) return Number(process.env.WASMTEST_TIMEOUT);
+  for (const a of progArgs) {
+    const m = /^-{1,2}test\.timeout=(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(a);
+    if (m) {
+      const mult = { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2]];
+      const t = Number(m[1]) * mult;
+      if (t > 0) return t + 60;
+    }
+  }
+  return 900;
+}
+
+// Chromium flags that give WebGPU through SwiftShader in a headless container.
+const FLAGS = [
+  "--enable-unsafe-webgpu",
+  "--enable-features=Vulkan",
+  "--use-vulkan=swiftshader",
+  "--use-webgpu-adapter=swiftshader",
+  "--use-angle=swiftshader",
+  "--disable-vulkan-surface",
+  "--no-sandbox",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-quic",
+];
+
+// The page: wasm_exec.js's stdout/stderr go to console.log line by line;
+// the exit code is reported through window.__goExit (a Playwright binding).
+const PAGE = `<!doctype html><meta charset="utf-8"><title>wasmtest</title>
+<script src="/wasm_exec.js"></script>
+<script type="module">
+const args = await (await fetch("/args.json")).json();
+const go = new Go();
+go.argv = ["prog.wasm", ...args.argv];
+go.env = Object.assign({}, go.env, args.env);
+go.exit = (code) => { window.__goExit(code); };
+try {
+  const { instance } = await WebAssembly.instantiateStreaming(fetch("/prog.wasm"), go.importObject);
+  await go.run(instance);
+} catch (e) {
+  console.error("wasmtest: " + (e && e.stack || e));
+  window.__goExit(3);
+}
+</script>`;
+
+// Environment passed to the Go program (go test sets a few that matter).
+function progEnv() {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^(CREMA_|GODEBUG$|GOTRACEBACK$|GOWASM$)/.test(k)) env[k] = v;
+  }
+  return env;
+}
+
+const wasm = readFileSync(wasmPath);
+const files = {
+  "/": ["text/html", Buffer.from(PAGE)],
+  "/wasm_exec.js": ["text/javascript", wasmExecJS()],
+  "/prog.wasm": ["application/wasm", wasm],
+  "/args.json": ["application/json", Buffer.from(JSON.stringify({ argv: progArgs, env: progEnv() }))],
+};
+const server = createServer((req, res) => {
+  const path = new URL(req.url, "http://x").pathname;
+  if (path === "/favicon.ico") {
+    res.writeHead(204).end();
+    return;
+  }
+  const f = files[path];
+  if (!f) {
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(200, { "Content-Type": f[0], "Cache-Control": "no-store" }).end(f[1]);
+});
+await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+const url = `http://127.0.0.1:${server.address().port}/`;
+
+let browser;
+let exitCode = 1;
+const timer = setTimeout(async () => {
+  process.stdout.write(`\nwasmtest: timed out after ${timeoutSeconds()}s\n`);
+  await finish(124);
+}, timeoutSeconds() * 1000);
+
+let finished = false;
+async function finish(code) {
+  if (finished) return;
+  finished = true;
+  clearTimeout(timer);
+  try {
+    if (browser) await browser.close();
+  } catch {}
+  server.close();
+  process.exit(code);
+}
+
+try {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: process.env.WASMTEST_HEADFUL !== "1",
+    args: FLAGS,
+  });
+  const page = await browser.newPage();
+  let done;
+  const exited = new Promise((ok) => (done = ok));
+  await page.exposeFunction("__goExit", (code) => done(code));
+  page.on("console", (msg) => {
+    // wasm_exec.js prints each line of Go's output with console.log, without
+    // the trailing newline.
+    process.stdout.write(msg.text() + "\n");
+  });
+  page.on("pageerror", (err) => process.stdout.write(`wasmtest: page error: ${err}\n`));
+  page.on("crash", () => {
+    process.stdout.write("wasmtest: page crashed\n");
+    done(4);
+  });
+  await page.goto(url);
+  exitCode = await exited;
+  // Let the last console messages arrive.
+  await new Promise((ok) => setTimeout(ok, 50));
+} catch (e) {
+  process.stdout.write(`wasmtest: ${e && e.stack || e}\n`);
+  exitCode = 5;
+}
+await finish(exitCode);
