@@ -13,9 +13,12 @@ all: test
 ## ---- tests -------------------------------------------------------------
 test: test-go test-wasm test-browser
 
+# On amd64 the kernels are also tested with Go's experimental SIMD package
+# (GOEXPERIMENT=simd), which enables crema's AVX-512/AVX2 GEMM micro-kernels.
 test-go:
 	$(GO) vet ./...
 	$(GO) test ./...
+	if [ "$$($(GO) env GOARCH)" = amd64 ]; then GOEXPERIMENT=simd $(GO) test ./kernels/; fi
 
 # Everything must build for the browser.
 test-wasm:
