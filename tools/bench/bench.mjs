@@ -16,6 +16,7 @@ import { chromium } from "playwright-core";
 import { createServer } from "node:http";
 import { readFileSync, existsSync } from "node:fs";
 import { join, extname, normalize } from "node:path";
+import { CHROMIUM, WEBGPU_FLAGS, QUIET_FLAGS } from "../chromium.mjs";
 import { ROOT, parseArgs, buildWasm, wasmExecPath, today } from "./common.mjs";
 import { markdown, writeSection, machine } from "./report.mjs";
 
@@ -36,17 +37,8 @@ const cfg = parseArgs(process.argv.slice(2), {
 });
 
 const FLAGS = [
-  "--enable-unsafe-webgpu",
-  "--enable-features=Vulkan",
-  "--use-vulkan=swiftshader",
-  "--use-webgpu-adapter=swiftshader",
-  "--use-angle=swiftshader",
-  "--disable-vulkan-surface",
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-quic",
+  ...WEBGPU_FLAGS,
+  ...QUIET_FLAGS,
   // Timestamp queries let tf.profile() time WebGPU kernels.
   "--enable-dawn-features=allow_unsafe_apis",
   "--enable-precise-memory-info",
@@ -121,7 +113,7 @@ function render(res, final) {
   }
 }
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", headless: true, args: FLAGS });
+const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
 const killer = setTimeout(async () => {
   console.log(`bench: timed out after ${cfg.timeout} s`);
   await browser.close().catch(() => {});

@@ -2,7 +2,7 @@
 // arguments, building crema's benchmark wasm, finding Go's wasm_exec.js.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -30,18 +30,7 @@ export function parseArgs(argv, defaults) {
   return cfg;
 }
 
-export function goroot() {
-  if (process.env.GOROOT) return process.env.GOROOT;
-  return execFileSync("go", ["env", "GOROOT"], { encoding: "utf8" }).trim();
-}
-
-export function wasmExecPath() {
-  const root = goroot();
-  for (const p of [join(root, "lib", "wasm", "wasm_exec.js"), join(root, "misc", "wasm", "wasm_exec.js")]) {
-    if (existsSync(p)) return p;
-  }
-  throw new Error(`bench: no wasm_exec.js under ${root}`);
-}
+export { goroot, wasmExecPath } from "../chromium.mjs";
 
 // buildWasm builds tools/bench/cremawasm into a temporary folder (nothing is
 // written into the repository) and returns its path.

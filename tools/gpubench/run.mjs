@@ -13,7 +13,7 @@
 import { create, globals } from "webgpu";
 import fs from "node:fs";
 import path from "node:path";
-import { execFileSync } from "node:child_process";
+import { wasmExecPath } from "../chromium.mjs";
 import { pathToFileURL } from "node:url";
 
 const [, , wasmPath, ...progArgs] = process.argv;
@@ -22,14 +22,6 @@ if (!wasmPath) {
   process.exit(2);
 }
 
-function goroot() {
-  if (process.env.GOROOT) return process.env.GOROOT;
-  try {
-    return execFileSync("go", ["env", "GOROOT"], { encoding: "utf8" }).trim();
-  } catch {
-    return "/usr/local/go";
-  }
-}
 
 Object.assign(globalThis, globals);
 const gpu = create(process.env.DAWN_OPTIONS ? process.env.DAWN_OPTIONS.split(" ").filter(Boolean) : []);
@@ -37,12 +29,11 @@ Object.defineProperty(globalThis, "navigator", { value: { gpu }, configurable: t
 globalThis.fs = fs;
 globalThis.path = path;
 
-const root = goroot();
-const execJS = [path.join(root, "lib", "wasm", "wasm_exec.js"), path.join(root, "misc", "wasm", "wasm_exec.js")].find((p) =>
-  fs.existsSync(p),
-);
-if (!execJS) {
-  console.error(`gpubench: no wasm_exec.js under ${root}`);
+let execJS;
+try {
+  execJS = wasmExecPath();
+} catch (e) {
+  console.error(`gpubench: ${e.message}`);
   process.exit(2);
 }
 await import(pathToFileURL(execJS).href);

@@ -19,32 +19,14 @@
 //   GOROOT            where to find lib/wasm/wasm_exec.js (default: `go env GOROOT`)
 
 import { chromium } from "playwright-core";
+import { launchOptions, wasmExecPath } from "../chromium.mjs";
 import { createServer } from "node:http";
-import { readFileSync, existsSync } from "node:fs";
-import { execFileSync } from "node:child_process";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 
 const [, , wasmPath, ...progArgs] = process.argv;
 if (!wasmPath) {
   console.error("wasmtest: usage: run.mjs prog.wasm [args...]");
   process.exit(2);
-}
-
-function goroot() {
-  if (process.env.GOROOT) return process.env.GOROOT;
-  try {
-    return execFileSync("go", ["env", "GOROOT"], { encoding: "utf8" }).trim();
-  } catch {
-    return "/usr/local/go";
-  }
-}
-
-function wasmExecJS() {
-  const root = goroot();
-  for (const p of [join(root, "lib", "wasm", "wasm_exec.js"), join(root, "misc", "wasm", "wasm_exec.js")]) {
-    if (existsSync(p)) return readFileSync(p);
-  }
-  throw new Error(`wasmtest: no wasm_exec.js under ${root}/lib/wasm or ${root}/misc/wasm`);
 }
 
 // Timeout: the test's own -test.timeout plus a minute, else 15 minutes.
@@ -61,20 +43,6 @@ function timeoutSeconds() {
   return 900;
 }
 
-// Chromium flags that give WebGPU through SwiftShader in a headless container.
-const FLAGS = [
-  "--enable-unsafe-webgpu",
-  "--enable-features=Vulkan",
-  "--use-vulkan=swiftshader",
-  "--use-webgpu-adapter=swiftshader",
-  "--use-angle=swiftshader",
-  "--disable-vulkan-surface",
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-quic",
-];
 
 // The page: wasm_exec.js's stdout/stderr go to console.log line by line;
 // the exit code is reported through window.__goExit (a Playwright binding).
@@ -107,7 +75,7 @@ function progEnv() {
 const wasm = readFileSync(wasmPath);
 const files = {
   "/": ["text/html", Buffer.from(PAGE)],
-  "/wasm_exec.js": ["text/javascript", wasmExecJS()],
+  "/wasm_exec.js": ["text/javascript", readFileSync(wasmExecPath())],
   "/prog.wasm": ["application/wasm", wasm],
   "/args.json": ["application/json", Buffer.from(JSON.stringify({ argv: progArgs, env: progEnv() }))],
 };
@@ -148,9 +116,8 @@ async function finish(code) {
 
 try {
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    ...launchOptions(),
     headless: process.env.WASMTEST_HEADFUL !== "1",
-    args: FLAGS,
   });
   const page = await browser.newPage();
   let done;

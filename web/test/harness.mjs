@@ -10,6 +10,7 @@
 // rewrites the README's screenshots in docs/.
 
 import { chromium } from "playwright-core";
+import { CHROMIUM, launchOptions } from "../../tools/chromium.mjs";
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,20 +26,10 @@ export const SCREENSHOTS = process.env.CREMA_SCREENSHOTS === "1";
 /** Why the tests cannot run here, or "" when they can. */
 export function skipReason() {
   if (!existsSync(SHARED_WEIGHTS)) return `no real weights at ${SHARED_WEIGHTS} (../shared is absent): the page tests need them`;
-  const exe = process.env.CHROMIUM || "/usr/bin/chromium";
-  if (!existsSync(exe)) return `no Chromium at ${exe} (set CHROMIUM)`;
+  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (set CHROMIUM)`;
   return "";
 }
 
-export const WEBGPU_FLAGS = [
-  "--enable-unsafe-webgpu",
-  "--enable-features=Vulkan",
-  "--use-vulkan=swiftshader",
-  "--use-webgpu-adapter=swiftshader",
-  "--use-angle=swiftshader",
-  "--disable-vulkan-surface",
-];
-const QUIET_FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"];
 
 /** Starts everything; returns {url, browser, tmp, stop()}. */
 export async function start({ webgpu = true } = {}) {
@@ -57,11 +48,7 @@ export async function start({ webgpu = true } = {}) {
     });
     server.on("exit", (code) => fail(new Error(`serve exited (${code}) before listening: ${out}`)));
   });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: [...(webgpu ? WEBGPU_FLAGS : []), ...QUIET_FLAGS],
-  });
+  const browser = await chromium.launch(launchOptions({ webgpu }));
   return {
     url,
     origin: new URL(url).origin,

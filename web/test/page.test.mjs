@@ -4,6 +4,7 @@
 //
 //   node --test web/test/*.test.mjs          (part of `make test-browser`)
 //   CREMA_SCREENSHOTS=1 node --test web/test/page.test.mjs   (also rewrites docs/*.png)
+import { launchOptions } from "../../tools/chromium.mjs";
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, existsSync } from "node:fs";
@@ -290,7 +291,7 @@ t("the backend in use is shown: WebGPU on SwiftShader (and it runs), or the CPU 
 });
 
 t("without WebGPU the page falls back to the CPU and says so", async () => {
-  const plain = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"] });
+  const plain = await chromium.launch(launchOptions({ webgpu: false }));
   try {
     const p = await H.open({ ...env, browser: plain }, "");
     await p.waitForFunction(() => window.crema?.state.backend, null, { timeout: 120_000 });
