@@ -159,7 +159,7 @@ func openWebGPU() (Backend, error) {
 	low := strings.ToLower(g.info)
 	g.software = strings.Contains(low, "swiftshader") || strings.Contains(low, "llvmpipe") ||
 		strings.Contains(low, "lavapipe") || strings.Contains(low, "cpu")
-	g.convK = newConvKernels(32)
+	g.convK = map[convTile]*convKernels{}
 	if err := g.init(); err != nil {
 		device.Call("destroy")
 		return nil, err

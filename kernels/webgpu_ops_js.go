@@ -56,8 +56,10 @@ type WebGPU struct {
 	flipped map[*gpuTensor]*derived // conv weights → w' of the backward conv
 	tables  map[[2]int]*gpuTensor   // (scols, dcols) → ResampleRows column map
 
-	software bool         // a CPU implementation (SwiftShader, lavapipe)
-	convK    *convKernels // conv pipelines with the tile depth for this adapter
+	software bool                      // a CPU implementation (SwiftShader, lavapipe)
+	convK    map[convTile]*convKernels // conv pipelines by tile shape
+	convTile convTile                  // tests: the tile conv uses when set
+	convS    int                       // tests: the split-K slices conv asks for when set
 }
 
 // derived is a tensor computed from another one, valid while that one's
@@ -90,24 +92,74 @@ var (
 	kConvFlip    = &kernelSpec{name: "conv flip", module: "convflip.wgsl", entry: "main", spec: "urw"}
 )
 
-// convKernels are conv.wgsl's pipelines for one tile depth BK.
+// convTile is one tile shape of conv.wgsl: TM rows of M × TN pixels, computed
+// by TM·TN/16 threads.
+type convTile struct{ tm, tn int }
+
+// convTiles are the tile shapes conv picks from (see conv.wgsl's header): the
+// general 64×64 first, then thin ones for the few pixels of deep layers of
+// small images (64×16, 64×4), for a few output channels (conv1_1's input
+// gradient, M = 3: 4×64, 8×64) and a square 32×32 between. At BK = 32 each
+// needs at most 16 KiB of workgroup memory.
+var convTiles = []convTile{{64, 64}, {64, 16}, {64, 4}, {32, 32}, {16, 64}, {8, 64}, {4, 64}}
+
+// convCost estimates, in units of one multiply-add, what a tile shape costs
+// per tap of K for out [m, n]: the multiply-adds of the padded tiles, the
+// gathers of B (one per pixel per row of tiles, each worth ~16 multiply-adds:
+// the tap's index arithmetic, bounds and ReLU-mask tests) and the reads of A.
+func convCost(t convTile, m, n int) int {
+	mt, nt := (m+t.tm-1)/t.tm, (n+t.tn-1)/t.tn
+	return mt*t.tm*nt*t.tn + 16*mt*nt*t.tn + 2*nt*mt*t.tm
+}
+
+// convTileFor picks the cheapest tile shape for out [m, n]; hardware GPUs
+// skip tiles of fewer than 32 threads (a fraction of one SIMD group).
+func (g *WebGPU) convTileFor(m, n int) convTile {
+	if g.convTile.tm != 0 {
+		return g.convTile
+	}
+	best, bestCost := convTiles[0], convCost(convTiles[0], m, n)
+	for _, t := range convTiles[1:] {
+		if t.tm*t.tn/16 < 32 && !g.software {
+			continue
+		}
+		if c := convCost(t, m, n); c < bestCost {
+			best, bestCost = t, c
+		}
+	}
+	return best
+}
+
+// convKernels are conv.wgsl's pipelines for one tile shape and tile depth BK.
 type convKernels struct {
 	bk                       int
+	tile                     convTile
 	fwd, bwd, fwdSum, bwdSum *kernelSpec
 }
 
-func newConvKernels(bk int) *convKernels {
+func newConvKernels(bk int, tile convTile) *convKernels {
 	k := func(name, entry, spec, consts string) *kernelSpec {
-		return &kernelSpec{name: fmt.Sprintf("%s bk%d", name, bk), module: "conv.wgsl", entry: entry, spec: spec,
-			constants: fmt.Sprintf("BK=%d%s", bk, consts)}
+		return &kernelSpec{name: fmt.Sprintf("%s %dx%d bk%d", name, tile.tm, tile.tn, bk), module: "conv.wgsl",
+			entry: entry, spec: spec, constants: fmt.Sprintf("BK=%d,TM=%d,TN=%d%s", bk, tile.tm, tile.tn, consts)}
 	}
 	return &convKernels{
 		bk:     bk,
+		tile:   tile,
 		fwd:    k("conv forward", "main", "urrrrww", ""),
 		bwd:    k("conv backward", "main", "urrrrww", ",BACKWARD=1"),
 		fwdSum: k("conv forward finish", "finish", "u---rww", ""),
 		bwdSum: k("conv backward finish", "finish", "u---rww", ",BACKWARD=1"),
 	}
+}
+
+// convKernelsFor returns the conv pipelines for tile shape t, made on first use.
+func (g *WebGPU) convKernelsFor(t convTile) *convKernels {
+	ck := g.convK[t]
+	if ck == nil {
+		ck = newConvKernels(32, t)
+		g.convK[t] = ck
+	}
+	return ck
 }
 
 const (
@@ -267,20 +319,26 @@ func (g *WebGPU) Conv3x3Backward(dx, dy, y, w Tensor, s ConvShape) {
 }
 
 // conv records conv.wgsl's implicit GEMM out[m, H·W] = A[m, c·9]·B with B
-// gathered from in: [c, H, W] (see the shader). On hardware GPUs it splits K
-// when out has too few tiles to fill the GPU; software adapters, which run
-// workgroups on a few CPU cores, only lose by it.
+// gathered from in: [c, H, W] (see the shader), in the tile shape that wastes
+// least on padding for m × H·W. On hardware GPUs it splits K when out has too
+// few tiles to fill the GPU; software adapters, which run workgroups on a few
+// CPU cores, only lose by it.
 func (g *WebGPU) conv(backward bool, m, c int, s ConvShape, in, a, aux, out *gpuTensor) {
-	ck := g.convK
+	n, k := s.H*s.W, c*9
+	ck := g.convKernelsFor(g.convTileFor(m, n))
+	tm, tn := ck.tile.tm, ck.tile.tn
 	main, sum := ck.fwd, ck.fwdSum
 	if backward {
 		main, sum = ck.bwd, ck.bwdSum
 	}
-	n, k := s.H*s.W, c*9
-	tiles := ((n + 63) / 64) * ((m + 63) / 64)
+	// Work in units of 64×64 tiles.
+	tiles := ((n+tn-1)/tn*tn*((m+tm-1)/tm*tm) + 4095) / 4096
 	slices := 1
 	if tiles < 128 && k >= 512 && !g.software {
 		slices = min((128+tiles-1)/tiles, k/256)
+	}
+	if g.convS > 0 {
+		slices = g.convS
 	}
 	kc := (k + slices - 1) / slices
 	kc = (kc + ck.bk - 1) / ck.bk * ck.bk
@@ -293,7 +351,7 @@ func (g *WebGPU) conv(backward bool, m, c int, s ConvShape, in, a, aux, out *gpu
 	}
 	uni := []uint32{uint32(m), uint32(n), uint32(k), uint32(c), uint32(s.H), uint32(s.W), b2u(k%4 == 0),
 		uint32(kc), uint32(slices), 0, 0, 0}
-	g.dispatch(main, uni, (n+63)/64, (m+63)/64, slices, in, a, a, aux, out, part)
+	g.dispatch(main, uni, (n+tn-1)/tn, (m+tm-1)/tm, slices, in, a, a, aux, out, part)
 	if slices > 1 {
 		g.dispatch(sum, uni, groups1D(m*n), 1, 1, aux, out, part)
 	}

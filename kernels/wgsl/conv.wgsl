@@ -9,23 +9,29 @@
 //            transposed weights (convflip.wgsl), in = dy masked by [y > 0]
 //            while it is gathered (the ReLU's derivative), C = Cout, M = Cin;
 //            out = dx = A·B.
-// Tiling: a workgroup of 16×16 threads computes a 64×64 tile of out; the K
-// loop steps by BK = 32 (16 on software adapters, where it is faster),
-// staging a 64×BK tile of A and a BK×64 tile of B in workgroup memory
-// (2 × BK·256 B, 16 KiB at BK = 32, stored as vec4 along M and N); each thread accumulates a 4×4
-// register block (4 rows of M × 4 consecutive pixels) and loads BK/4
-// elements of each tile per step (the coordinates of its 4 pixels are
-// computed once, outside the K loop). A is
+// Tiling: a workgroup of TM·TN/16 threads computes a TM×TN tile of out (TM
+// rows of M × TN pixels); the K loop steps by BK, staging a TM×BK tile of A
+// and a BK×TN tile of B in workgroup memory (BK·(TM + TN)·4 B, stored as vec4
+// along M and N); each thread accumulates a 4×4 register block (4 rows of M ×
+// 4 consecutive pixels) and loads 4·BK/TN vec4s of A and 4·BK/TM rows of 4
+// taps of B per step (the coordinates of its 4 pixels are computed once,
+// outside the K loop). TM, TN and BK are override constants chosen by the
+// host per shape: 64×64 (256 threads, 16 KiB at BK = 32) in general, thinner
+// tiles where M or N is small (64×16 or 64×4 for the few pixels of deep
+// layers of small images, 4×64 or 8×64 for conv1_1's input gradient, M = 3),
+// so that threads are not spent on padding. TM and TN are multiples of 4 that
+// divide 4·BK, TM·TN ≤ 4096 and BK·(TM + TN)·4 fits in workgroup memory. A is
 // read as vec4 (binding 3) when K is a multiple of 4, i.e. C % 4 == 0 (every
 // VGG layer but conv1_1's forward), else as scalars (binding 2).
-// Split-K: when out has few 64×64 tiles (deep layers of small images), the
-// host dispatches S = numWorkgroups.z slices of kc (a multiple of BK) taps
-// each; every slice writes its raw sums to part[s, M, N], and finish adds the
-// S slices (and, forward, the bias and the ReLU). With S = 1, main writes out.
+// Split-K: when out has few tiles (deep layers of small images, on hardware
+// GPUs only), the host dispatches S = numWorkgroups.z slices of kc (a multiple
+// of BK) taps each; every slice writes its raw sums to part[s, M, N], and
+// finish adds the S slices (and, forward, the bias and the ReLU). With S = 1,
+// main writes out.
 // Bindings: 0 uniform P; 1 in (x or dy); 2 A as f32 and 3 the same buffer as
 // vec4; 4 aux (bias [M] forward, y [C, H, W] backward); 5 out [M, H, W];
 // 6 part (scratch [S, M, N], a dummy when S = 1).
-// Dispatch: main (ceil(N/64), ceil(M/64), S); finish: grid-stride over M·N.
+// Dispatch: main (ceil(N/TN), ceil(M/TM), S); finish: grid-stride over M·N.
 
 override BACKWARD: bool = false;
 
@@ -52,11 +58,14 @@ struct P {
 @group(0) @binding(5) var<storage, read_write> outp: array<f32>;
 @group(0) @binding(6) var<storage, read_write> part: array<f32>;
 
-// BK is the k-depth of one tile step, 16 or 32 (the host's choice).
+// BK is the k-depth of one tile step, 16 or 32; TM × TN is the tile (the
+// host's choice, see the header).
 override BK: u32 = 32u;
+override TM: u32 = 64u;
+override TN: u32 = 64u;
 
-var<workgroup> As: array<vec4<f32>, BK * 16u>; // [BK k][64 rows as 16 vec4]
-var<workgroup> Bs: array<vec4<f32>, BK * 16u>; // [BK k][64 pixels as 16 vec4]
+var<workgroup> As: array<vec4<f32>, BK * TM / 4u>; // [BK k][TM rows as TM/4 vec4]
+var<workgroup> Bs: array<vec4<f32>, BK * TN / 4u>; // [BK k][TN pixels as TN/4 vec4]
 
 // tap is B[k, pixel] for the tap k = (c, ky, kx) (0 from kEnd on) at a pixel
 // given by its row and column (px < 0 marks a pixel past N).
@@ -82,24 +91,21 @@ fn tap(k: u32, kEnd: u32, py: i32, px: i32) -> f32 {
   return v;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(TM * TN / 16u)
 fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let m0 = wg.y * 64u;
-  let n0 = wg.x * 64u;
-  let tx = t % 16u;
-  let ty = t / 16u;
-  // A loader: row ar, k ak..ak+BK/4-1 of the step.
-  let ar = t / 4u;
-  let ak = (t % 4u) * (BK / 4u);
-  let gr = m0 + ar;
-  // B loader: k bk, bk+16, ... of the step, pixels n0+bn..n0+bn+3, whose
-  // coordinates are fixed for the whole K loop.
-  let bk = t / 16u;
-  let bn = (t % 16u) * 4u;
+  let RM = TM / 4u; // threads along M
+  let RN = TN / 4u; // threads along N
+  let m0 = wg.y * TM;
+  let n0 = wg.x * TN;
+  let tx = t % RN;
+  let ty = t / RN;
+  // B loader: k ty, ty+RM, ... of the step, pixels n0+4·tx..n0+4·tx+3 (the
+  // thread's own output pixels), whose coordinates are fixed for the whole K
+  // loop.
   var py: array<i32, 4>;
   var px: array<i32, 4>;
   for (var e = 0u; e < 4u; e++) {
-    let n = n0 + bn + e;
+    let n = n0 + tx * 4u + e;
     py[e] = i32(n / p.W);
     px[e] = i32(n % p.W);
     if (n >= p.N) {
@@ -110,8 +116,13 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
   let kEnd = min(p.K, kBegin + p.kc);
   var acc: array<vec4<f32>, 4>;
   for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
-    for (var h = 0u; h < BK / 16u; h++) {
-      let gk = k0 + ak + 4u * h;
+    // A loader: the TM·BK/4 vec4s (row, 4 taps) of the tile, strided by the
+    // workgroup size.
+    for (var i = t; i < TM * BK / 4u; i += RM * RN) {
+      let ar = i / (BK / 4u);
+      let col = (i % (BK / 4u)) * 4u;
+      let gr = m0 + ar;
+      let gk = k0 + col;
       var av = vec4<f32>(0.0);
       if (gr < p.M) {
         if (p.vec4A != 0u) {
@@ -126,21 +137,20 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
           }
         }
       }
-      let col = ak + 4u * h;
-      As[col * 16u + ar / 4u][ar % 4u] = av.x;
-      As[(col + 1u) * 16u + ar / 4u][ar % 4u] = av.y;
-      As[(col + 2u) * 16u + ar / 4u][ar % 4u] = av.z;
-      As[(col + 3u) * 16u + ar / 4u][ar % 4u] = av.w;
-
-      let kk = bk + 16u * h;
+      As[col * RM + ar / 4u][ar % 4u] = av.x;
+      As[(col + 1u) * RM + ar / 4u][ar % 4u] = av.y;
+      As[(col + 2u) * RM + ar / 4u][ar % 4u] = av.z;
+      As[(col + 3u) * RM + ar / 4u][ar % 4u] = av.w;
+    }
+    for (var kk = ty; kk < BK; kk += RM) {
       let k = k0 + kk;
-      Bs[kk * 16u + (t % 16u)] = vec4<f32>(tap(k, kEnd, py[0], px[0]), tap(k, kEnd, py[1], px[1]),
-                                           tap(k, kEnd, py[2], px[2]), tap(k, kEnd, py[3], px[3]));
+      Bs[kk * RN + tx] = vec4<f32>(tap(k, kEnd, py[0], px[0]), tap(k, kEnd, py[1], px[1]),
+                                   tap(k, kEnd, py[2], px[2]), tap(k, kEnd, py[3], px[3]));
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {
-      let a = As[kk * 16u + ty];
-      let b = Bs[kk * 16u + tx];
+      let a = As[kk * RM + ty];
+      let b = Bs[kk * RN + tx];
       acc[0] += a.x * b;
       acc[1] += a.y * b;
       acc[2] += a.z * b;
