@@ -1,9 +1,9 @@
-//go:build !(goexperiment.simd && amd64)
+//go:build !(goexperiment.simd && amd64) && !wasm
 
 package kernels
 
-// Without GOEXPERIMENT=simd (and always under WebAssembly) the portable
-// scalar kernel is the only one.
+// Without GOEXPERIMENT=simd the portable scalar kernel is the only one
+// (WebAssembly has its own: cpu_microkernel_wasm.go).
 var (
 	gemmMR          = 2
 	gemmNR          = 3
