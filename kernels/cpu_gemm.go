@@ -14,8 +14,8 @@ package kernels
 // v0.17.0, measured by BenchmarkGemmGonum, figures in BENCHMARKS.md): with
 // GOEXPERIMENT=simd the AVX-512 micro-kernel here is 4-8× faster than
 // gonum's Sgemm. In the default build gonum's SSE-assembly axpy beats the
-// scalar 2×3 kernel on a plain GEMM, but as a convolution this engine still
-// wins (13.8 vs 8.3 GFLOP/s on conv3_2), because it packs im2col tiles
+// scalar kernel on a plain GEMM, but as a convolution this engine still
+// wins (13.8 vs 8.3 GFLOP/s on conv3_2 with the earlier 2×3 kernel), because it packs im2col tiles
 // straight from the image where gonum would need the whole [Cin·9, H·W]
 // column matrix built first; and gonum's assembly does not exist under
 // WebAssembly, where both are scalar Go.

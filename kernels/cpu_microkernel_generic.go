@@ -1,12 +1,12 @@
-//go:build !(goexperiment.simd && amd64) && !wasm
+//go:build !(goexperiment.simd && amd64)
 
 package kernels
 
-// Without GOEXPERIMENT=simd the portable scalar kernel is the only one
-// (WebAssembly has its own: cpu_microkernel_wasm.go).
+// Without GOEXPERIMENT=simd on amd64 (and always under WebAssembly) the
+// portable scalar kernel is the only one.
 var (
 	gemmMR          = 2
-	gemmNR          = 3
-	microKernel     = microKernelGeneric2x3
-	microKernelName = "scalar 2×3"
+	gemmNR          = 4
+	microKernel     = microKernelScalar2x4
+	microKernelName = "scalar 2×4"
 )

@@ -19,7 +19,7 @@ func pickMicroKernel() (int, int, func(int, []float32, []float32, []float32, int
 	case archsimd.X86.AVX2() && archsimd.X86.FMA():
 		return 4, 16, microKernelAVX2x4x16, "AVX2 4×16 (GOEXPERIMENT=simd)"
 	}
-	return 2, 3, microKernelGeneric2x3, "scalar 2×3"
+	return 2, 4, microKernelScalar2x4, "scalar 2×4"
 }
 
 // microKernelAVX512x8x32: c[r·ldc+j] += alpha·Σ_k a[k·8+r]·b[k·32+j].
