@@ -6,9 +6,10 @@
 //   forward  (BACKWARD = false): A = w [Cout, Cin·9] (OIHW as is), in = x,
 //            C = Cin, M = Cout; out = ReLU(A·B + bias[m]).
 //   backward (BACKWARD = true): A = w' [Cin, Cout·9], the flipped and
-//            transposed weights (convflip.wgsl), in = dy masked by [y > 0]
-//            while it is gathered (the ReLU's derivative), C = Cout, M = Cin;
-//            out = dx = A·B.
+//            transposed weights (convflip.wgsl), in = dy·[y > 0] (the
+//            ReLU's derivative, applied beforehand by elementwise.wgsl's
+//            ReluMask so that the gather reads one buffer), C = Cout,
+//            M = Cin; out = dx = A·B.
 // Tiling: a workgroup of TM·TN/16 threads computes a TM×TN tile of out (TM
 // rows of M × TN pixels); the K loop steps by BK, staging a TM×BK tile of A
 // and a BK×TN tile of B in workgroup memory (BK·(TM + TN)·4 B, stored as vec4
@@ -29,7 +30,7 @@
 // finish adds the S slices (and, forward, the bias and the ReLU). With S = 1,
 // main writes out.
 // Bindings: 0 uniform P; 1 in (x or dy); 2 A as f32 and 3 the same buffer as
-// vec4; 4 aux (bias [M] forward, y [C, H, W] backward); 5 out [M, H, W];
+// vec4; 4 aux (bias [M] forward; unused backward); 5 out [M, H, W];
 // 6 part (scratch [S, M, N], a dummy when S = 1).
 // Dispatch: main (ceil(N/TN), ceil(M/TM), S); finish: grid-stride over M·N.
 
@@ -82,13 +83,7 @@ fn tap(k: u32, kEnd: u32, py: i32, px: i32) -> f32 {
     return 0.0;
   }
   let at = c * p.N + u32(iy) * p.W + u32(ix);
-  let v = inp[at];
-  if (BACKWARD) {
-    if (aux[at] <= 0.0) {
-      return 0.0;
-    }
-  }
-  return v;
+  return inp[at];
 }
 
 @compute @workgroup_size(TM * TN / 16u)

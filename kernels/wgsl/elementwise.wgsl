@@ -1,6 +1,7 @@
 // elementwise.wgsl — the vector ops of the Backend interface, one thread per
 // element: Fill (op 0), Scale (1), Axpy (2), Mul (3), Div (4), Sqrt (5),
-// AddRows (6) and MulRows (7).
+// AddRows (6), MulRows (7) and ReluMask (8: d = a·[b > 0], the ReLU
+// derivative applied to a gradient a, for Conv3x3Backward).
 //
 // Tiling: 256 threads per workgroup, a grid-stride loop over the n elements
 // (the host caps the dispatch at 65535 workgroups).
@@ -55,6 +56,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       case 5u: { v = sqrt(inA(i) + p.s0); }
       case 6u: { v = d[i] + p.s0 * a[i / p.cols]; }
       case 7u: { v = d[i] * a[i / p.cols]; }
+      case 8u: { v = select(0.0, inA(i), inB(i) > 0.0); }
       default: { v = d[i]; }
     }
     d[i] = v;
