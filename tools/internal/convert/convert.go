@@ -123,15 +123,26 @@ func choosePreprocess(flag string, fromSource *weights.Preprocess, src string) (
 	return weights.Preprocess{}, fmt.Errorf("convert: cannot tell which input preprocessing %s expects: pass -preprocess caffe (BGR, 0-255, mean subtracted: Caffe/Keras weights) or -preprocess torchvision (RGB, 0-1, mean/std)", filepath.Base(src))
 }
 
-// missing lists the VGG-19 convolutions not in have, in network order.
-func missing(have map[string]bool) []string {
-	var out []string
+// collect orders the tensors read from src (name → values) as VGG-19's
+// convolutions, each weight followed by its bias, and lists the layers that
+// are absent. part names the weight in the error for a layer that has only
+// one of the two ("weight", or "kernel" for Keras).
+func collect(got map[string][]float32, src, part string) (tensors []weights.Named, absent []string, err error) {
 	for _, c := range weights.VGG19 {
-		if !have[c.Name] {
-			out = append(out, c.Name)
+		w, hasW := got[c.Name+".weight"]
+		b, hasB := got[c.Name+".bias"]
+		switch {
+		case hasW && hasB:
+			tensors = append(tensors,
+				weights.Named{Name: c.Name + ".weight", Shape: c.WeightShape(), Data: w},
+				weights.Named{Name: c.Name + ".bias", Shape: c.BiasShape(), Data: b})
+		case hasW || hasB:
+			return nil, nil, fmt.Errorf("convert: %s holds only one of %s's %s and bias", src, c.Name, part)
+		default:
+			absent = append(absent, c.Name)
 		}
 	}
-	return out
+	return tensors, absent, nil
 }
 
 // ccBy is the licence line of the original VGG-19 weights.

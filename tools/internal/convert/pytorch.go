@@ -105,24 +105,12 @@ func ReadPyTorch(path string, log io.Writer) (Result, error) {
 	}
 
 	res := Result{}
-	have := map[string]bool{}
-	for _, c := range weights.VGG19 {
-		w, hasW := got[c.Name+".weight"]
-		b, hasB := got[c.Name+".bias"]
-		switch {
-		case hasW && hasB:
-			res.Tensors = append(res.Tensors,
-				weights.Named{Name: c.Name + ".weight", Shape: c.WeightShape(), Data: w},
-				weights.Named{Name: c.Name + ".bias", Shape: c.BiasShape(), Data: b})
-			have[c.Name] = true
-		case hasW || hasB:
-			return Result{}, fmt.Errorf("convert: %s holds only one of %s's weight and bias", path, c.Name)
-		}
+	if res.Tensors, res.Missing, err = collect(got, path, "weight"); err != nil {
+		return Result{}, err
 	}
 	if len(res.Tensors) == 0 {
 		return Result{}, fmt.Errorf("convert: %s holds no VGG-19 convolution weights (features.N.weight)", path)
 	}
-	res.Missing = missing(have)
 	if len(res.Missing) > 0 {
 		fmt.Fprintf(log, "convert: missing layers: %s\n", strings.Join(res.Missing, ", "))
 	}

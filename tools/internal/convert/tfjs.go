@@ -216,21 +216,9 @@ func ReadTFJS(modelJSON string, log io.Writer) (Result, error) {
 			filepath.Base(dir)+"/"+filepath.Base(modelJSON), model.ModelTopology.KerasVersion),
 		License: ccBy + licenceFiles(dir),
 	}
-	have := map[string]bool{}
-	for _, c := range weights.VGG19 {
-		w, hasW := got[c.Name+".weight"]
-		b, hasB := got[c.Name+".bias"]
-		switch {
-		case hasW && hasB:
-			res.Tensors = append(res.Tensors,
-				weights.Named{Name: c.Name + ".weight", Shape: c.WeightShape(), Data: w},
-				weights.Named{Name: c.Name + ".bias", Shape: c.BiasShape(), Data: b})
-			have[c.Name] = true
-		case hasW || hasB:
-			return Result{}, fmt.Errorf("convert: %s holds only one of %s's kernel and bias", modelJSON, c.Name)
-		}
+	if res.Tensors, res.Missing, err = collect(got, modelJSON, "kernel"); err != nil {
+		return Result{}, err
 	}
-	res.Missing = missing(have)
 	if len(absent) > 0 {
 		var layers []string
 		for _, a := range absent {
