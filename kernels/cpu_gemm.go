@@ -42,43 +42,12 @@ type gemmOperand interface {
 	cmat() []float32
 }
 
-// packARows packs A given row-major as [M, K] (lda = K) or, when trans, as
-// [K, M], into c.packedA. It runs on the workers.
-func (c *CPU) packARows(a []float32, M, K int, trans bool) {
+// packPanels packs an A operand [M, K] into c.packedA as gemmMR-row panels,
+// k-major within a panel (element (i, k) of panel p at k·mr + r, i = p·mr + r),
+// zero-padding the last panel's missing rows. fill(dst, i, r) writes row i of
+// A into dst[k·mr + r] for every k. It runs on the workers.
+func (c *CPU) packPanels(M, K int, fill func(dst []float32, i, r int)) {
 	mr := gemmMR
-	panels := (M + mr - 1) / mr
-	c.packedA = grow(c.packedA, panels*mr*K)
-	pa := c.packedA
-	c.parallel(panels, func(_, p int) {
-		dst := pa[p*mr*K : (p+1)*mr*K]
-		for r := 0; r < mr; r++ {
-			row := p*mr + r
-			if row >= M {
-				for k := 0; k < K; k++ {
-					dst[k*mr+r] = 0
-				}
-				continue
-			}
-			if trans {
-				for k := 0; k < K; k++ {
-					dst[k*mr+r] = a[k*M+row]
-				}
-			} else {
-				src := a[row*K : (row+1)*K]
-				for k, v := range src {
-					dst[k*mr+r] = v
-				}
-			}
-		}
-	})
-}
-
-// packAConvT packs, as the A operand [Cin, Cout·9] of the input-gradient
-// convolution, the weights w: [Cout, Cin, 3, 3] transposed in/out and rotated
-// by 180°: A[i, (o·3+ky)·3+kx] = w[o, i, 2-ky, 2-kx].
-func (c *CPU) packAConvT(w []float32, cin, cout int) {
-	mr := gemmMR
-	M, K := cin, cout*9
 	panels := (M + mr - 1) / mr
 	c.packedA = grow(c.packedA, panels*mr*K)
 	pa := c.packedA
@@ -92,11 +61,38 @@ func (c *CPU) packAConvT(w []float32, cin, cout int) {
 				}
 				continue
 			}
-			for o := 0; o < cout; o++ {
-				src := w[(o*cin+i)*9 : (o*cin+i)*9+9]
-				for t := 0; t < 9; t++ {
-					dst[(o*9+t)*mr+r] = src[8-t]
-				}
+			fill(dst, i, r)
+		}
+	})
+}
+
+// packARows packs A given row-major as [M, K] (lda = K) or, when trans, as
+// [K, M].
+func (c *CPU) packARows(a []float32, M, K int, trans bool) {
+	mr := gemmMR
+	c.packPanels(M, K, func(dst []float32, row, r int) {
+		if trans {
+			for k := 0; k < K; k++ {
+				dst[k*mr+r] = a[k*M+row]
+			}
+			return
+		}
+		for k, v := range a[row*K : (row+1)*K] {
+			dst[k*mr+r] = v
+		}
+	})
+}
+
+// packAConvT packs, as the A operand [Cin, Cout·9] of the input-gradient
+// convolution, the weights w: [Cout, Cin, 3, 3] transposed in/out and rotated
+// by 180°: A[i, (o·3+ky)·3+kx] = w[o, i, 2-ky, 2-kx].
+func (c *CPU) packAConvT(w []float32, cin, cout int) {
+	mr := gemmMR
+	c.packPanels(cin, cout*9, func(dst []float32, i, r int) {
+		for o := 0; o < cout; o++ {
+			src := w[(o*cin+i)*9 : (o*cin+i)*9+9]
+			for t := 0; t < 9; t++ {
+				dst[(o*9+t)*mr+r] = src[8-t]
 			}
 		}
 	})

@@ -27,6 +27,9 @@ type Pass struct {
 	// that a step can read the gradient of its output from one and write
 	// that of its input into the other.
 	grads map[int]*[2]kernels.Tensor
+	// given is Backward's per-step view of its grads argument, kept here so
+	// that the iteration loop allocates nothing.
+	given []kernels.Tensor
 }
 
 // NewPass prepares passes over an H×W image that compute every layer in
@@ -62,6 +65,7 @@ func (n *Net) NewPass(h, w int, pool kernels.Pooling, layers []string) (*Pass, e
 		}
 		p.out = append(p.out, cur)
 	}
+	p.given = make([]kernels.Tensor, len(p.steps))
 	for _, s := range p.out {
 		t, err := n.b.Alloc(s.Len())
 		if err != nil {
@@ -148,7 +152,8 @@ func (p *Pass) Backward(dx kernels.Tensor, grads map[string]kernels.Tensor) erro
 	if dx.Len() != p.in.Len() {
 		return fmt.Errorf("model: Backward dx has %d elements, want %d", dx.Len(), p.in.Len())
 	}
-	at := make(map[int]kernels.Tensor, len(grads))
+	at := p.given
+	clear(at)
 	top := -1
 	for name, g := range grads {
 		i, err := p.net.index(name)
