@@ -6,12 +6,18 @@ GO      ?= go
 PORT    ?= 8080
 WEIGHTS ?= weights
 
-.PHONY: all test test-go test-wasm test-browser run dist weights bench clean
+.PHONY: all deps test test-go test-wasm test-browser run dist weights bench clean
 
 all: test
 
 ## ---- tests -------------------------------------------------------------
 test: test-go test-wasm test-browser
+
+# What the browser tests need, installed when missing or stale: the npm
+# packages (npm ci) and Debian's Chromium (apt-get as root; otherwise a
+# one-line message with the command to run). See tools/setup/deps.sh.
+deps:
+	tools/setup/deps.sh npm chromium
 
 # On amd64 the kernels are also tested with Go's experimental SIMD package
 # (GOEXPERIMENT=simd), which enables crema's AVX-512/AVX2 GEMM micro-kernels.
@@ -27,7 +33,7 @@ test-wasm:
 # Browser tests: js/wasm test binaries run in headless Chromium (WebGPU via
 # SwiftShader) by tools/wasmtest; needs `npm ci` (playwright-core) and chromium.
 WASMTEST = $(CURDIR)/tools/wasmtest/gowasm-browser
-test-browser:
+test-browser: deps
 	GOOS=js GOARCH=wasm $(GO) test -exec $(WASMTEST) -run WebGPU ./kernels/
 	node --test web/test/*.test.mjs
 
@@ -40,10 +46,12 @@ testdata-tfjs:
 	node tools/tfjsref/main.mjs $(SHARED_TFJS) testdata
 
 ## ---- app ---------------------------------------------------------------
-# The page: tools/serve builds the wasm worker (rebuilding it when Go sources
-# change), serves web/ and $(WEIGHTS)/ on http://localhost:$(PORT).
+# The page: tools/serve first gets the weights when $(WEIGHTS)/ has none (as
+# `make weights` does; if the download fails it says why, and serves
+# anyway), then builds the wasm worker (rebuilding it when Go sources
+# change) and serves web/ and $(WEIGHTS)/ on http://localhost:$(PORT).
 run:
-	PORT=$(PORT) GO=$(GO) $(GO) run ./tools/serve -weights $(WEIGHTS)
+	PORT=$(PORT) GO=$(GO) $(GO) run ./tools/serve -fetch -weights $(WEIGHTS)
 
 # A self-contained static site in dist/ (page, worker, wasm + .wasm.gz,
 # wasm_exec.js, samples, and the weights when $(WEIGHTS)/ has them).
@@ -51,9 +59,11 @@ dist:
 	GO=$(GO) $(GO) run ./tools/serve -dist dist -weights $(WEIGHTS)
 
 ## ---- weights -----------------------------------------------------------
-# Downloads the Caffe VGG-19 (vgg19-d01eb7cb.pth, ~548 MB, SHA-256 prefix
-# checked; see tools/getweights) into $(WEIGHTS)/ and converts it to
-# $(WEIGHTS)/vgg19.json + vgg19.bin. Safe to re-run. WEIGHTS_FLAGS=-f16 halves the size.
+# Downloads VGG-19 (the Caffe vgg19-d01eb7cb.pth, ~548 MB, from two sites,
+# else torchvision's vgg19-dcbb9e9d.pth; SHA-256 prefix checked; a cut
+# download resumes; see tools/getweights) into $(WEIGHTS)/, converts it to
+# $(WEIGHTS)/vgg19.json + vgg19.bin (the CLI's) and writes the page's pack
+# $(WEIGHTS)/pack-f16/. Safe to re-run. WEIGHTS_FLAGS=-f16 halves the full size.
 weights:
 	$(GO) run ./tools/getweights -o $(WEIGHTS) $(WEIGHTS_FLAGS)
 

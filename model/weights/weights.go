@@ -15,6 +15,11 @@
 // bias, NaN/Inf, preprocessing) and names the problem in its error.
 package weights
 
+// PackDir is the folder, inside a weights folder, of the page's weight pack
+// (float16, only the layers the page can use); the page loads
+// PackDir/vgg19.json by default, `make weights` and `make run` write it.
+const PackDir = "pack-f16"
+
 // FormatName is the value of Manifest.Format.
 const FormatName = "crema-weights"
 

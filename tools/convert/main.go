@@ -1,12 +1,16 @@
 // Command convert turns published VGG-19 weights into crema's weight format:
 //
-//	go run ./tools/convert -o DIR [-f16] [-preprocess caffe|torchvision] SOURCE
+//	go run ./tools/convert -o DIR [-f16] [-upto LAYER] [-preprocess caffe|torchvision] SOURCE
+//	go run ./tools/convert -o DIR -synthetic [-upto LAYER]
 //
 // SOURCE is a TensorFlow.js layers model (its model.json, or the directory
-// holding it) or a PyTorch checkpoint (torchvision's vgg19-dcbb9e9d.pth, the
-// Caffe-converted vgg19-d01eb7cb.pth, or another VGG-19 state dict). It
-// writes DIR/vgg19.json and DIR/vgg19.bin. Layers the source lacks are
-// listed; the file then holds the others.
+// holding it), a PyTorch checkpoint (torchvision's vgg19-dcbb9e9d.pth, the
+// Caffe-converted vgg19-d01eb7cb.pth, or another VGG-19 state dict), or
+// crema's own vgg19.json (to make a smaller pack: -upto, -f16). It writes
+// DIR/vgg19.json and DIR/vgg19.bin. Layers the source lacks are listed; the
+// file then holds the others. -synthetic writes random weights of VGG-19's
+// shapes instead (for tests where no real weights are at hand; the manifest
+// says so, and so does the page).
 package main
 
 import (
@@ -33,19 +37,25 @@ func run(args []string, stderr io.Writer) error {
 	pre := fs.String("preprocess", "", "input preprocessing: caffe or torchvision (default: from the source; required for unknown PyTorch files)")
 	source := fs.String("source", "", "source text for the manifest (default: describes SOURCE)")
 	license := fs.String("license", "", "licence text for the manifest (default: known for the canonical files)")
+	upto := fs.String("upto", "", "keep the convolutions up to and including this one, e.g. conv5_1 (default: all)")
+	synthetic := fs.Bool("synthetic", false, "write random weights of VGG-19's shapes (for tests) instead of converting a SOURCE")
+	seed := fs.Uint64("seed", 1, "seed of -synthetic")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: convert -o DIR [-f16] [-preprocess caffe|torchvision] SOURCE")
+		fmt.Fprintln(stderr, "usage: convert -o DIR [-f16] [-upto LAYER] [-preprocess caffe|torchvision] SOURCE\n       convert -o DIR -synthetic [-upto LAYER]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *out == "" || fs.NArg() != 1 {
+	opt := convert.Options{F16: *f16, Preprocess: *pre, Source: *source, License: *license, UpTo: *upto, Log: stderr}
+	switch {
+	case *out != "" && *synthetic && fs.NArg() == 0:
+		_, err := convert.Write(convert.Synthetic(*seed, ""), "synthetic", *out, opt)
+		return err
+	case *out == "" || *synthetic || fs.NArg() != 1:
 		fs.Usage()
-		return fmt.Errorf("convert: need -o DIR and one SOURCE")
+		return fmt.Errorf("convert: need -o DIR and one SOURCE (or -synthetic and no SOURCE)")
 	}
-	_, err := convert.Convert(fs.Arg(0), *out, convert.Options{
-		F16: *f16, Preprocess: *pre, Source: *source, License: *license, Log: stderr,
-	})
+	_, err := convert.Convert(fs.Arg(0), *out, opt)
 	return err
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/crema-app/crema/model/weights"
 )
 
 // distMarker marks a folder as written by -dist, so that it may be replaced.
@@ -62,14 +64,16 @@ func writeDist(dir, web, weightsDir string, b *builder) error {
 	if err := os.WriteFile(filepath.Join(dir, "wasm", "wasm_exec.js"), js, 0o644); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	weightsNote := "no weights (run `make weights` first to include them)"
-	if _, err := os.Stat(filepath.Join(weightsDir, "vgg19.json")); err == nil {
-		for _, f := range []string{"vgg19.json", "vgg19.bin"} {
-			if err := copyFile(filepath.Join(dir, "weights", f), filepath.Join(weightsDir, f)); err != nil {
+	// The page loads the pack; the full float32 weights are the CLI's.
+	weightsNote := "no weights (run `make weights` first to include the page's pack)"
+	pack := filepath.Join(weightsDir, weights.PackDir)
+	if _, err := os.Stat(filepath.Join(pack, weights.ManifestFile)); err == nil {
+		for _, f := range []string{weights.ManifestFile, weights.BinaryFile} {
+			if err := copyFile(filepath.Join(dir, "weights", weights.PackDir, f), filepath.Join(pack, f)); err != nil {
 				return fmt.Errorf("serve: copying weights: %w", err)
 			}
 		}
-		weightsNote = "weights from " + weightsDir
+		weightsNote = "the weight pack from " + pack
 	}
 	fmt.Printf("serve: wrote %s: wasm %.1f MB (%.1f MB gzipped), %s\n", dir,
 		float64(len(data))/1e6, float64(gz.Len())/1e6, weightsNote)

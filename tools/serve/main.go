@@ -7,7 +7,10 @@
 // since the last build (so a reload always runs the current code; a failed
 // build is answered with the compiler's output, which the page shows),
 // serves Go's own wasm_exec.js, ./weights/ at /weights/, with the right MIME
-// types and no caching of the wasm. It does what hajimehoshi/wasmserve does,
+// types and no caching of the wasm. With -fetch (`make run`) it first
+// downloads and converts the weights when ./weights/ has none, as `make
+// weights` does; when that fails it serves anyway, and the page shows the
+// same explanation as the terminal. It does what hajimehoshi/wasmserve does,
 // written here because the module proxy refuses that module.
 //
 // With -dist DIR it writes a self-contained static folder instead: the page,
@@ -38,6 +41,7 @@ func main() {
 	web := flag.String("web", "web", "the page's folder")
 	weightsDir := flag.String("weights", "weights", "folder served at /weights/ (vgg19.json + vgg19.bin)")
 	dist := flag.String("dist", "", "write a static site into this folder and exit, instead of serving")
+	fetch := flag.Bool("fetch", false, "first download and convert the weights into -weights when they are absent (make run)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("serve: ")
@@ -59,7 +63,13 @@ func main() {
 		}
 		return
 	}
-	if err := serve(*addr, abs(*web), abs(*weightsDir), b); err != nil {
+	missing := ""
+	if *fetch {
+		if missing = fetchWeights(abs(*weightsDir), nil, nil, os.Stderr); missing != "" {
+			log.Print(missing)
+		}
+	}
+	if err := serve(*addr, abs(*web), abs(*weightsDir), missing, b); err != nil {
 		log.Fatal(err)
 	}
 }

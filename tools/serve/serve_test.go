@@ -1,13 +1,22 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"net/http"
+	"sync/atomic"
+
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crema-app/crema/model/weights"
+	"github.com/crema-app/crema/tools/internal/convert/pthfixture"
+	"github.com/crema-app/crema/tools/internal/getweights"
 )
 
 // tinyModule writes a module whose ./wasm is a small js/wasm main.
@@ -61,7 +70,7 @@ func TestRebuildsWhenStaleAndReportsBuildErrors(t *testing.T) {
 		}
 	}
 	// The page's request gets the message with a 500.
-	h := handler(filepath.Join(root, "web"), filepath.Join(root, "weights"), b)
+	h := handler(filepath.Join(root, "web"), filepath.Join(root, "weights"), "", b)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/wasm/crema.wasm", nil))
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "undefinedThing") {
@@ -78,7 +87,7 @@ func TestRebuildsWhenStaleAndReportsBuildErrors(t *testing.T) {
 func TestServesWithTheRightHeaders(t *testing.T) {
 	root := tinyModule(t, okMain)
 	b := &builder{root: root, pkg: "./wasm", out: filepath.Join(root, "web", "wasm", "crema.wasm")}
-	h := handler(filepath.Join(root, "web"), filepath.Join(root, "weights"), b)
+	h := handler(filepath.Join(root, "web"), filepath.Join(root, "weights"), "", b)
 	cases := []struct {
 		path, ctype, cache string
 		code               int
@@ -116,11 +125,61 @@ func TestServesWithTheRightHeaders(t *testing.T) {
 		}
 	}
 	// Without a weights folder the answer says how to get one.
-	h = handler(filepath.Join(root, "web"), filepath.Join(root, "nowhere"), b)
+	h = handler(filepath.Join(root, "web"), filepath.Join(root, "nowhere"), "", b)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/weights/vgg19.json", nil))
 	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "make weights") {
 		t.Fatalf("missing weights: %d %q", rec.Code, rec.Body.String())
+	}
+}
+
+// make run's first step downloads and converts the weights from a site (here
+// a local stand-in) and writes the page's pack, which the server then serves.
+func TestMakeRunFetchesWeights(t *testing.T) {
+	body := pthfixture.Zip(t)
+	var hits atomic.Int32
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write(body)
+	}))
+	defer site.Close()
+	sum := sha256.Sum256(body)
+	src := []getweights.Source{{URL: site.URL + "/vgg19-d01eb7cb.pth", SHA256: hex.EncodeToString(sum[:]), Preprocess: "caffe"}}
+	dir := filepath.Join(t.TempDir(), "weights")
+	var log strings.Builder
+	if missing := fetchWeights(dir, src, site.Client(), &log); missing != "" {
+		t.Fatalf("fetchWeights: %s\n%s", missing, log.String())
+	}
+	if missing := fetchWeights(dir, src, site.Client(), &log); missing != "" || hits.Load() != 1 {
+		t.Fatalf("second make run: %q, %d downloads", missing, hits.Load())
+	}
+	root := tinyModule(t, okMain)
+	b := &builder{root: root, pkg: "./wasm", out: filepath.Join(root, "web", "wasm", "crema.wasm")}
+	rec := httptest.NewRecorder()
+	handler(filepath.Join(root, "web"), dir, "", b).ServeHTTP(rec, httptest.NewRequest("GET", "/weights/"+weights.PackDir+"/vgg19.json", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"dtype": "float16"`) || !strings.Contains(rec.Body.String(), "conv1_2.weight") {
+		t.Fatalf("pack manifest: %d %.300s", rec.Code, rec.Body.String())
+	}
+}
+
+// When the download cannot be made, make run still serves, and the page's
+// request for the weights is answered with the same explanation the
+// terminal got.
+func TestMakeRunServesWithoutWeights(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "weights")
+	dead := []getweights.Source{{URL: "http://127.0.0.1:1/vgg19-d01eb7cb.pth"}}
+	missing := fetchWeights(dir, dead, nil, io.Discard)
+	for _, want := range []string{"crema has no network weights in " + dir, "connection refused", "run `make run` again (or `make weights`)", "go run ./tools/convert"} {
+		if !strings.Contains(missing, want) {
+			t.Errorf("explanation lacks %q: %s", want, missing)
+		}
+	}
+	root := tinyModule(t, okMain)
+	b := &builder{root: root, pkg: "./wasm", out: filepath.Join(root, "web", "wasm", "crema.wasm")}
+	rec := httptest.NewRecorder()
+	handler(filepath.Join(root, "web"), dir, missing, b).ServeHTTP(rec, httptest.NewRequest("GET", "/weights/"+weights.PackDir+"/vgg19.json", nil))
+	if rec.Code != http.StatusNotFound || strings.TrimSpace(rec.Body.String()) != missing || rec.Header().Get(explainHeader) != "1" {
+		t.Fatalf("page's request: %d %q", rec.Code, rec.Body.String())
 	}
 }
 

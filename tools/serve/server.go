@@ -39,7 +39,13 @@ func init() {
 
 // serve builds the wasm once (so a broken tree is reported at once), then
 // serves until killed.
-func serve(addr, web, weightsDir string, b *builder) error {
+// explainHeader marks a 404 whose body explains why the weights are
+// missing (web/js/weights.js shows it).
+const explainHeader = "X-Crema-Missing-Weights"
+
+// missing, when set, explains why the weights are absent: it answers
+// requests for weights that are not there.
+func serve(addr, web, weightsDir, missing string, b *builder) error {
 	if err := b.ensure(); err != nil {
 		log.Printf("%v\n(the page will show this until the sources build)", err)
 	}
@@ -48,12 +54,14 @@ func serve(addr, web, weightsDir string, b *builder) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	fmt.Printf("serve: crema on http://%s/ (weights from %s)\n", ln.Addr(), weightsDir)
-	return http.Serve(ln, handler(web, weightsDir, b))
+	return http.Serve(ln, handler(web, weightsDir, missing, b))
 }
 
 // handler routes: the wasm (rebuilt when stale), Go's wasm_exec.js, the
-// weights folder and the page.
-func handler(web, weightsDir string, b *builder) http.Handler {
+// weights folder and the page. A weights file that is not there is a 404
+// whose plain-text body the page shows: missing (why `make run` could not
+// get the weights) or how to get them.
+func handler(web, weightsDir, missing string, b *builder) http.Handler {
 	page := http.FileServer(http.Dir(web))
 	weightsFS := http.StripPrefix("/weights/", http.FileServer(http.Dir(weightsDir)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -86,8 +94,16 @@ func handler(web, weightsDir string, b *builder) http.Handler {
 			h.Set("Content-Type", "text/javascript; charset=utf-8")
 			w.Write(js)
 		case strings.HasPrefix(p, "/weights/"):
-			if _, err := os.Stat(weightsDir); errors.Is(err, os.ErrNotExist) {
-				http.Error(w, "serve: no weights folder "+weightsDir+": run `make weights`", http.StatusNotFound)
+			if _, err := os.Stat(filepath.Join(weightsDir, filepath.FromSlash(strings.TrimPrefix(p, "/weights/")))); errors.Is(err, os.ErrNotExist) {
+				why := missing
+				if why == "" {
+					why = noWeights(weightsDir, fmt.Errorf("%s is not there", p))
+				}
+				// The page shows this text; the header tells it from any
+				// other 404 (exposed for the opaque origin of a sandbox).
+				h.Set(explainHeader, "1")
+				h.Set("Access-Control-Expose-Headers", explainHeader)
+				http.Error(w, why, http.StatusNotFound)
 				return
 			}
 			weightsFS.ServeHTTP(w, r)

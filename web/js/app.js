@@ -26,7 +26,7 @@ const DEFAULT_STYLES = ["coffee"];
 const params = new URLSearchParams(location.search);
 const embed = params.get("embed") === "1";
 const backendParam = (params.get("backend") || "auto").toLowerCase();
-const weightsURL = params.get("weights") || "weights/vgg19.json";
+const weightsURL = params.get("weights") || "weights/pack-f16/vgg19.json";
 
 const state = {
   worker: null,

@@ -40,9 +40,14 @@ export async function fetchManifest(url) {
     throw new WeightsError("network", `could not fetch the weights manifest ${url}: ${e.message}`);
   }
   if (r.status === 404) {
+    // crema's dev server explains in plain text why it has no weights (the
+    // download `make run` tried, and how to get them); other hosts get the
+    // general advice.
+    const why = r.headers.get("X-Crema-Missing-Weights") ? (await r.text().catch(() => "")).trim() : "";
     throw new WeightsError(
       "missing",
-      `no weights at ${url} (HTTP 404). Run \`make weights\` in the crema folder (it downloads VGG-19 and converts it into ./weights/), then reload; or give a weights URL with ?weights=…/vgg19.json`,
+      why ||
+        `no weights at ${url} (HTTP 404). In the crema folder, \`make run\` downloads them (or \`make weights\`), then reload; or give a weights URL with ?weights=…/vgg19.json`,
     );
   }
   if (!r.ok) throw new WeightsError("network", `could not fetch the weights manifest ${url}: HTTP ${r.status}`);

@@ -1,6 +1,7 @@
 // Browser tests of the page: headless Chromium (playwright-core) against the
-// dev server, with the real partial VGG-19 weights (conv1_1 … conv3_4,
-// converted from ../shared), runs at 40 px on ?backend=cpu for speed.
+// dev server, with weights up to conv3_4 (the real partial VGG-19 from
+// ../shared when it is there, else synthetic: see harness.mjs), runs at
+// 40 px on ?backend=cpu for speed.
 //
 //   node --test web/test/*.test.mjs          (part of `make test-browser`)
 //   CREMA_SCREENSHOTS=1 node --test web/test/page.test.mjs   (also rewrites docs/*.png)
@@ -14,15 +15,11 @@ import { join, extname, normalize } from "node:path";
 import { chromium } from "playwright-core";
 import * as H from "./harness.mjs";
 
-const skip = H.skipReason();
-if (skip) console.log(`# SKIP page tests: ${skip}`);
-
 let env;
 let page; // the main page, shared by the tests that build on each other
 const SMALL = "?backend=cpu&image_size=40&num_iterations=8&preview_every=2";
 
 before(async () => {
-  if (skip) return;
   env = await H.start();
   page = await H.open(env, SMALL);
   await H.waitWeights(page);
@@ -32,7 +29,7 @@ after(async () => {
   if (env) await env.stop();
 });
 
-const t = (name, fn) => test(name, { skip: skip || false }, fn);
+const t = test;
 
 t("the page loads the weights and disables the layers they lack, saying why", async () => {
   assert.match(await page.textContent("#weights-label"), /8 layers \(conv1_1 … conv3_4\)/);
@@ -242,7 +239,7 @@ t("a corrupted weights download fails its SHA-256 check, says so, and Retry reco
   const ctx = await env.browser.newContext();
   const p = await ctx.newPage();
   let corrupt = true;
-  await p.route("**/weights/vgg19.bin*", async (route) => {
+  await p.route("**/vgg19.bin*", async (route) => {
     const resp = await route.fetch();
     const body = await resp.body();
     if (corrupt) body[1000] ^= 0xff;
@@ -262,31 +259,31 @@ t("a corrupted weights download fails its SHA-256 check, says so, and Retry reco
 });
 
 t("missing weights say how to get them", async () => {
+  // On another host: the general advice.
   const p = await H.open(env, "?backend=cpu&weights=nowhere/vgg19.json");
-  await p.waitForFunction(() => document.querySelector("#alerts").textContent.includes("make weights"), null, { timeout: 120_000 });
-  assert.match(await p.textContent("#alerts"), /no weights at nowhere\/vgg19\.json \(HTTP 404\)\. Run `make weights`/);
+  await p.waitForFunction(() => document.querySelector("#alerts").textContent.includes("make run"), null, { timeout: 120_000 });
+  assert.match(await p.textContent("#alerts"), /no weights at nowhere\/vgg19\.json \(HTTP 404\)\. In the crema folder, `make run` downloads them \(or `make weights`\)/);
+  // From the dev server: its own explanation (why make run has none).
+  const q = await H.open(env, "?backend=cpu&weights=weights/none/vgg19.json");
+  await q.waitForFunction(() => document.querySelector("#alerts").textContent.includes("crema has no network weights"), null, { timeout: 120_000 });
+  assert.match(await q.textContent("#alerts"), /crema has no network weights in .*: \/weights\/none\/vgg19\.json is not there\. The page runs once they are there: run `make run` again \(or `make weights`\)/);
   await p.context().close();
+  await q.context().close();
 });
 
-t("the backend in use is shown: WebGPU on SwiftShader (and it runs), or the CPU and why", async () => {
+t("the backend in use is shown: WebGPU on SwiftShader, and it runs", async () => {
   const p = await H.open(env, "?image_size=24&num_iterations=1&preview_every=1");
   await p.waitForFunction(() => window.crema?.state.backend, null, { timeout: 120_000 });
   const be = await p.evaluate(() => window.crema.state.backend);
-  const badge = await p.textContent("#backend");
-  if (be.name === "webgpu") {
-    assert.match(badge, /^Backend: WebGPU · \S/);
-    // One iteration at 24 px: SwiftShader is slow.
-    await H.waitWeights(p);
-    await p.click("#run");
-    await H.waitIdle(p, 300_000);
-    assert.match(await p.textContent("#status"), /done after 1 iterations/);
-    const [first, last] = await p.evaluate(() => window.crema.chart.ends("total"));
-    assert.ok(last < first, `WebGPU: total loss ${first} → ${last} did not fall`);
-  } else {
-    assert.equal(be.fallback, true);
-    assert.match(badge, /CPU \(fallback\)/);
-    assert.match(await p.textContent("#notices"), /WebGPU is not available here \(.+\), so crema runs on the CPU/);
-  }
+  assert.equal(be.name, "webgpu", `the flags give WebGPU on SwiftShader, but the page chose ${be.name}: ${be.reason}`);
+  assert.match(await p.textContent("#backend"), /^Backend: WebGPU · \S/);
+  // One iteration at 24 px: SwiftShader is slow.
+  await H.waitWeights(p);
+  await p.click("#run");
+  await H.waitIdle(p, 300_000);
+  assert.match(await p.textContent("#status"), /done after 1 iterations/);
+  const [first, last] = await p.evaluate(() => window.crema.chart.ends("total"));
+  assert.ok(last < first, `WebGPU: total loss ${first} → ${last} did not fall`);
   await p.context().close();
 });
 
@@ -296,10 +293,10 @@ t("without WebGPU the page falls back to the CPU and says so", async () => {
     const p = await H.open({ ...env, browser: plain }, "");
     await p.waitForFunction(() => window.crema?.state.backend, null, { timeout: 120_000 });
     const be = await p.evaluate(() => window.crema.state.backend);
-    if (be.name === "webgpu") return test.skip?.("this Chromium has WebGPU even without the flags");
+    assert.equal(be.name, "cpu");
     assert.equal(be.fallback, true);
     assert.match(await p.textContent("#backend"), /CPU \(fallback\)/);
-    assert.match(await p.textContent("#notices"), /WebGPU is not available here/);
+    assert.match(await p.textContent("#notices"), /WebGPU is not available here \(.+\), so crema runs on the CPU/);
   } finally {
     await plain.close();
   }
@@ -357,7 +354,7 @@ t("on a phone-sized screen the page is one column without sideways scrolling", a
 t("make dist's folder runs from a plain static server, with the gzipped wasm", async () => {
   const dir = join(env.tmp, "dist");
   execFileSync("go", ["run", "./tools/serve", "-dist", dir, "-weights", env.weights], { cwd: H.ROOT, stdio: ["ignore", "ignore", "inherit"] });
-  for (const f of ["index.html", "worker.js", "js/app.js", "samples/chelsea.jpg", "samples/README.md", "wasm/crema.wasm", "wasm/crema.wasm.gz", "wasm/wasm_exec.js", "weights/vgg19.json", "weights/vgg19.bin"]) {
+  for (const f of ["index.html", "worker.js", "js/app.js", "samples/chelsea.jpg", "samples/README.md", "wasm/crema.wasm", "wasm/crema.wasm.gz", "wasm/wasm_exec.js", "weights/pack-f16/vgg19.json", "weights/pack-f16/vgg19.bin"]) {
     assert.ok(existsSync(join(dir, f)), `dist lacks ${f}`);
   }
   assert.ok(!existsSync(join(dir, "test")), "dist holds the tests");

@@ -20,6 +20,7 @@ import (
 type Options struct {
 	F16        bool      // store float16 instead of float32
 	Preprocess string    // "caffe", "torchvision", or "" to infer from the source
+	UpTo       string    // keep the convolutions up to and including this one ("" keeps all)
 	Source     string    // overrides the source text written into the manifest
 	License    string    // overrides the licence text written into the manifest
 	Log        io.Writer // notes on missing layers and ignored tensors; nil discards
@@ -48,13 +49,28 @@ func (r Result) Layers() []string {
 }
 
 // Convert reads src (a TensorFlow.js model.json or the directory holding it,
-// or a PyTorch checkpoint) and writes outDir/vgg19.json and outDir/vgg19.bin.
+// a PyTorch checkpoint, or crema's own vgg19.json) and writes
+// outDir/vgg19.json and outDir/vgg19.bin.
 func Convert(src, outDir string, opt Options) (Result, error) {
 	log := opt.Log
 	if log == nil {
 		log = io.Discard
 	}
 	res, err := Read(src, log)
+	if err != nil {
+		return Result{}, err
+	}
+	return Write(res, src, outDir, opt)
+}
+
+// Write writes what a reader (or Synthetic) returned into outDir/vgg19.json
+// and outDir/vgg19.bin with opt's choices; src names the source in errors.
+func Write(res Result, src, outDir string, opt Options) (Result, error) {
+	log := opt.Log
+	if log == nil {
+		log = io.Discard
+	}
+	res, err := upTo(res, opt.UpTo)
 	if err != nil {
 		return Result{}, err
 	}
@@ -82,8 +98,8 @@ func Convert(src, outDir string, opt Options) (Result, error) {
 }
 
 // Read reads the VGG-19 convolutions of src, choosing the reader by what src
-// is: a directory or a .json file is a TensorFlow.js layers model, anything
-// else a PyTorch checkpoint.
+// is: crema's own manifest, a directory or another .json file (a
+// TensorFlow.js layers model), anything else a PyTorch checkpoint.
 func Read(src string, log io.Writer) (Result, error) {
 	if log == nil {
 		log = io.Discard
@@ -96,6 +112,9 @@ func Read(src string, log io.Writer) (Result, error) {
 		return ReadTFJS(filepath.Join(src, "model.json"), log)
 	}
 	if strings.HasSuffix(strings.ToLower(src), ".json") {
+		if isCremaManifest(src) {
+			return ReadCrema(src)
+		}
 		return ReadTFJS(src, log)
 	}
 	return ReadPyTorch(src, log)

@@ -4,55 +4,28 @@ import (
 	"archive/tar"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/crema-app/crema/model/weights"
-)
-
-// fixtureDir holds the fixtures, written once per test binary.
-var (
-	fixtureOnce sync.Once
-	fixtureDir  string
-	fixtureErr  error
+	"github.com/crema-app/crema/tools/internal/convert/pthfixture"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if fixtureDir != "" {
-		os.RemoveAll(fixtureDir)
-	}
+	pthfixture.Cleanup()
 	os.Exit(code)
 }
 
-// fixtures runs testdata/make_pth.py, which writes tiny PyTorch checkpoints
-// (conv1_1 and conv1_2 with random values, plus classifier tensors) in the
-// zip, legacy and tar formats with Python's standard library alone, and
-// returns their directory and the expected OIHW values.
+// fixtures returns the folder of pthfixture's checkpoints and the expected
+// OIHW values.
 func fixtures(t *testing.T) (string, map[string][]float64) {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not found: it writes the PyTorch fixtures (standard library only); install python3 to run this test")
-	}
-	fixtureOnce.Do(func() {
-		if fixtureDir, fixtureErr = os.MkdirTemp("", "crema-pth-"); fixtureErr != nil {
-			return
-		}
-		if out, err := exec.Command(py, "testdata/make_pth.py", fixtureDir).CombinedOutput(); err != nil {
-			fixtureErr = fmt.Errorf("make_pth.py: %v\n%s", err, out)
-		}
-	})
-	if fixtureErr != nil {
-		t.Fatal(fixtureErr)
-	}
+	fixtureDir := pthfixture.Dir(t)
 	js, err := os.ReadFile(filepath.Join(fixtureDir, "expected.json"))
 	if err != nil {
 		t.Fatal(err)
