@@ -20,21 +20,27 @@ deps:
 	tools/setup/deps.sh npm chromium
 
 # On amd64 the kernels are also tested with Go's experimental SIMD package
-# (GOEXPERIMENT=simd), which enables crema's AVX-512/AVX2 GEMM micro-kernels.
+# (GOEXPERIMENT=simd), which enables the CPU backend's AVX-512/AVX2 GEMM
+# micro-kernels. tools/testsum prints go test's usual lines and then lists
+# every skipped test with its reason (tests that need ../shared skip when
+# it is absent), so that no skip is silent.
 test-go:
 	$(GO) vet ./...
-	$(GO) test ./...
-	if [ "$$($(GO) env GOARCH)" = amd64 ]; then GOEXPERIMENT=simd $(GO) test ./kernels/; fi
+	$(GO) test -json ./... | $(GO) run ./tools/testsum
+	if [ "$$($(GO) env GOARCH)" = amd64 ]; then GOEXPERIMENT=simd $(GO) test ./kernels/...; fi
 
 # Everything must build for the browser.
 test-wasm:
 	GOOS=js GOARCH=wasm $(GO) build ./...
 
-# Browser tests: js/wasm test binaries run in headless Chromium (WebGPU via
-# SwiftShader) by tools/wasmtest; needs `npm ci` (playwright-core) and chromium.
+# Browser tests: the js/wasm test binaries of every package with
+# *_js_test.go files (tools/wasmtest/packages lists them) run one at a time in
+# headless Chromium (WebGPU via SwiftShader) by tools/wasmtest; only the
+# browser tests, named TestWebGPU…, run there. Then the page's tests. Needs
+# `npm ci` (playwright-core) and chromium.
 WASMTEST = $(CURDIR)/tools/wasmtest/gowasm-browser
 test-browser: deps
-	GOOS=js GOARCH=wasm $(GO) test -exec $(WASMTEST) -run WebGPU ./kernels/
+	GOOS=js GOARCH=wasm $(GO) test -p 1 -timeout 30m -exec $(WASMTEST) -run WebGPU $$(GO=$(GO) tools/wasmtest/packages)
 	node --test web/test/*.test.mjs
 
 ## ---- reference fixtures ------------------------------------------------

@@ -1,15 +1,26 @@
-// Package kernels is crema's compute layer: the tensors and operations that
-// the VGG-19 network (package model), the style losses and the optimisers run
-// on, behind one Backend interface with several implementations:
+// Package kernels is crema's compute interface: the tensors and operations
+// that the VGG-19 network (package model), the style losses and the
+// optimisers run on. It owns only what every backend shares:
 //
-//   - Naive: plain loops, one obvious line per formula. It is the test oracle
-//     every other backend is compared against and is never used for real work.
-//   - CPU: pure Go, blocked GEMM convolutions on all cores (goroutines
-//     natively, one thread under WebAssembly).
-//   - WebGPU (GOOS=js only): WGSL compute shaders driven through syscall/js.
+//   - the Backend and Tensor interfaces;
+//   - the shapes operations take (ConvShape, PoolShape, Pooling, AdamParams);
+//   - ErrDeviceLost, the error a GPU backend wraps once its device is gone;
+//   - Checked, the one place where every operation's tensor lengths are
+//     validated against its shape arguments.
 //
-// Open chooses one by name ("auto", "cpu", "webgpu", "naive"); "auto" takes
-// WebGPU where an adapter exists and falls back to the CPU.
+// The implementations live in subpackages, one per backend, as Ebitengine
+// splits its graphics drivers:
+//
+//   - kernels/naive: plain loops, one obvious line per formula. It is the
+//     test oracle every other backend is compared against.
+//   - kernels/cpu: pure Go, blocked GEMM convolutions on all cores
+//     (goroutines natively, one thread under WebAssembly).
+//   - kernels/webgpu (GOOS=js only): WGSL compute shaders driven through
+//     syscall/js.
+//
+// kernels/backends chooses one by name ("auto", "cpu", "webgpu", "naive")
+// and wraps it in Checked; kernels/kerneltest is the conformance table and
+// the test helpers every backend's tests share.
 //
 // # Layout and conventions
 //
@@ -36,59 +47,11 @@ type Tensor interface {
 	Len() int
 }
 
-// Pooling selects the 2×2, stride-2 pooling of VGG.
-type Pooling int
-
-const (
-	// MaxPool takes the largest of each 2×2 window (VGG's own).
-	MaxPool Pooling = iota
-	// AvgPool averages each 2×2 window (Gatys et al.'s choice for synthesis).
-	AvgPool
-)
-
-// String names the pooling as the CLI and page spell it.
-func (p Pooling) String() string {
-	if p == AvgPool {
-		return "avg"
-	}
-	return "max"
-}
-
-// ConvShape describes a 3×3, stride-1, zero-padded ("same") convolution over
-// one CHW image: input [Cin, H, W], weights [Cout, Cin, 3, 3], bias [Cout],
-// output [Cout, H, W].
-type ConvShape struct {
-	Cin, Cout, H, W int
-}
-
-// FLOPs is the multiply-add count of the forward convolution, times two.
-func (s ConvShape) FLOPs() float64 {
-	return 2 * float64(s.Cin) * 9 * float64(s.Cout) * float64(s.H) * float64(s.W)
-}
-
-// PoolShape describes 2×2, stride-2 pooling of an input [C, H, W] into
-// [C, H/2, W/2] (integer division: an odd last row or column is dropped, as
-// Keras' "valid" padding and Caffe's VGG do).
-type PoolShape struct {
-	C, H, W int
-}
-
-// OutH is the pooled height.
-func (s PoolShape) OutH() int { return s.H / 2 }
-
-// OutW is the pooled width.
-func (s PoolShape) OutW() int { return s.W / 2 }
-
-// AdamParams are the constants of one Adam step (Kingma & Ba, bias-corrected).
-type AdamParams struct {
-	LR, Beta1, Beta2, Eps float32
-	// Step is t, counted from 1, for the bias corrections 1-β^t.
-	Step int
-}
-
-// Backend is the set of operations crema needs. Every method panics on
-// shapes that do not match the tensors' lengths (a programming error, not
-// user input); Read reports failures of the device itself as errors.
+// Backend is the set of operations crema needs. Implementations trust their
+// arguments: they do not compare tensor lengths with the shapes they are
+// given. Checked adds those checks (a mismatch is a programming error, not
+// user input, and panics); backends.Open returns checked backends. Read
+// reports failures of the device itself as errors.
 type Backend interface {
 	// Name is "naive", "cpu" or "webgpu".
 	Name() string

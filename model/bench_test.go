@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/kernels/cpu"
+	"github.com/crema-app/crema/kernels/kerneltest"
 )
 
 // BenchmarkForwardBackward times one forward pass to conv5_1 and one input
@@ -16,7 +18,7 @@ import (
 func BenchmarkForwardBackward(b *testing.B) {
 	for _, size := range []int{128, 256} {
 		b.Run(fmt.Sprintf("%d", size), func(b *testing.B) {
-			be := kernels.NewCPU(0)
+			be := kernels.Checked(cpu.New(0))
 			net, err := New(be, NewSynthetic(1, "conv5_1"))
 			if err != nil {
 				b.Fatal(err)
@@ -27,15 +29,12 @@ func BenchmarkForwardBackward(b *testing.B) {
 				b.Fatal(err)
 			}
 			rng := rand.New(rand.NewPCG(1, 2))
-			x, _ := be.Alloc(3 * size * size)
-			be.Write(x, randVec(rng, x.Len(), 50))
-			dx, _ := be.Alloc(x.Len())
+			x := kerneltest.Upload(b, be, kerneltest.Normal(rng, 3*size*size, 50)) // [3, H, W]
+			dx := kerneltest.Upload(b, be, make([]float32, x.Len()))               // [3, H, W]
 			grads := map[string]kernels.Tensor{}
 			for _, name := range layers {
 				_, s, _ := p.Feature(name)
-				g, _ := be.Alloc(s.Len())
-				be.Write(g, randVec(rng, s.Len(), 1))
-				grads[name] = g
+				grads[name] = kerneltest.Upload(b, be, kerneltest.Normal(rng, s.Len(), 1))
 			}
 			b.ResetTimer()
 			for range b.N {

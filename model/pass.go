@@ -138,7 +138,7 @@ func (p *Pass) Feature(name string) (kernels.Tensor, Shape, error) {
 	}
 	if i >= len(p.steps) {
 		return nil, Shape{}, fmt.Errorf("model: layer %s is deeper than this pass (it stops at %s)",
-			canonical(name), p.steps[len(p.steps)-1].name)
+			Canonical(name), p.steps[len(p.steps)-1].name)
 	}
 	return p.acts[i], p.out[i], nil
 }
@@ -161,13 +161,13 @@ func (p *Pass) Backward(dx kernels.Tensor, grads map[string]kernels.Tensor) erro
 			return err
 		}
 		if i >= len(p.steps) {
-			return fmt.Errorf("model: gradient given at %s, deeper than this pass", canonical(name))
+			return fmt.Errorf("model: gradient given at %s, deeper than this pass", Canonical(name))
 		}
 		if g.Len() != p.out[i].Len() {
-			return fmt.Errorf("model: gradient at %s has %d elements, want %d", canonical(name), g.Len(), p.out[i].Len())
+			return fmt.Errorf("model: gradient at %s has %d elements, want %d", Canonical(name), g.Len(), p.out[i].Len())
 		}
 		if at[i] != nil {
-			return fmt.Errorf("model: two gradients given for %s", canonical(name))
+			return fmt.Errorf("model: two gradients given for %s", Canonical(name))
 		}
 		at[i] = g
 		top = max(top, i)

@@ -15,7 +15,6 @@ package model
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/crema-app/crema/kernels"
 	"github.com/crema-app/crema/model/weights"
@@ -29,6 +28,8 @@ type WeightSource interface {
 	Tensor(name string) (data []float32, shape []int, ok bool)
 	// Preprocess is the input normalisation the weights were trained with.
 	Preprocess() weights.Preprocess
+	// Info is where the weights came from and their licence, for the user.
+	Info() (source, license string)
 }
 
 // Net is VGG-19's convolutional layers on a backend.
@@ -94,6 +95,7 @@ func upload(b kernels.Backend, data []float32) (kernels.Tensor, error) {
 	return t, nil
 }
 
+// blockOf is the block number of a convolution: 3 for conv3_2.
 func blockOf(conv string) int {
 	var bl, i int
 	fmt.Sscanf(conv, "conv%d_%d", &bl, &i)
@@ -154,18 +156,9 @@ func (n *Net) Close() {
 	}
 }
 
-// canonical maps reluX_Y to convX_Y (crema's conv features are post-ReLU).
-func canonical(name string) string {
-	name = strings.ToLower(strings.TrimSpace(name))
-	if strings.HasPrefix(name, "relu") {
-		return "conv" + strings.TrimPrefix(name, "relu")
-	}
-	return name
-}
-
 // index finds a layer by name without checking that its weights exist.
 func (n *Net) index(name string) (int, error) {
-	c := canonical(name)
+	c := Canonical(name)
 	for i, l := range n.steps {
 		if l.name == c {
 			return i, nil
@@ -181,18 +174,13 @@ func (n *Net) depth(name string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, l := range n.steps[:i+1] {
+	if l := n.steps[i]; !l.pool && l.w == nil {
+		return 0, fmt.Errorf("model: layer %s is not in the loaded weights (they hold %s)", l.name, n.Held())
+	}
+	for _, l := range n.steps[:i] {
 		if !l.pool && l.w == nil {
-			have := n.Layers()
-			held := "no conv layers"
-			if len(have) > 0 {
-				held = have[0] + " … " + have[len(have)-1]
-			}
-			if l.name == canonical(name) {
-				return 0, fmt.Errorf("model: layer %s is not in the loaded weights (they hold %s)", l.name, held)
-			}
 			return 0, fmt.Errorf("model: layer %s needs %s, which is not in the loaded weights (they hold %s)",
-				canonical(name), l.name, held)
+				n.steps[i].name, l.name, n.Held())
 		}
 	}
 	return i + 1, nil

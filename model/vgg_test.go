@@ -7,43 +7,20 @@ import (
 	"testing"
 
 	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/kernels/kerneltest"
+	"github.com/crema-app/crema/kernels/naive"
 	"github.com/crema-app/crema/model/weights"
-	"gonum.org/v1/gonum/diff/fd"
 )
 
-func randVec(rng *rand.Rand, n int, scale float64) []float32 {
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = float32(rng.NormFloat64() * scale)
-	}
-	return v
-}
-
-func put(t *testing.T, b kernels.Backend, v []float32) kernels.Tensor {
-	t.Helper()
-	x, err := b.Alloc(len(v))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Write(x, v)
-	return x
-}
-
-func read(t *testing.T, b kernels.Backend, x kernels.Tensor) []float32 {
-	t.Helper()
-	out := make([]float32, x.Len())
-	if err := b.Read(out, x); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
+// naiveBackend is the oracle, shape-checked.
+func naiveBackend() kernels.Backend { return kernels.Checked(naive.Backend{}) }
 
 // TestInputGradient checks Backward against central differences of
 // L = Σ_l ⟨R_l, A_l⟩ over several layers (pool included), for both poolings.
 func TestInputGradient(t *testing.T) {
 	for _, pool := range []kernels.Pooling{kernels.MaxPool, kernels.AvgPool} {
 		t.Run(pool.String(), func(t *testing.T) {
-			b := kernels.Naive{}
+			b := naiveBackend()
 			net, err := New(b, NewSynthetic(1, "conv2_1"))
 			if err != nil {
 				t.Fatal(err)
@@ -55,8 +32,8 @@ func TestInputGradient(t *testing.T) {
 				t.Fatal(err)
 			}
 			rng := rand.New(rand.NewPCG(2, 3))
-			xv := randVec(rng, 3*h*w, 20)
-			x := put(t, b, xv)
+			x0 := kerneltest.Normal(rng, 3*h*w, 20) // [3, H, W]
+			x := kerneltest.Upload(t, b, x0)
 			grads := map[string]kernels.Tensor{}
 			refs := map[string][]float32{}
 			for _, name := range layers {
@@ -64,51 +41,29 @@ func TestInputGradient(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				r := randVec(rng, s.Len(), 1)
+				r := kerneltest.Normal(rng, s.Len(), 1)
 				refs[name] = r
-				grads[name] = put(t, b, r)
+				grads[name] = kerneltest.Upload(t, b, r)
 			}
-			loss := func(in []float64) float64 {
-				for i, v := range in {
-					xv[i] = float32(v)
-				}
-				b.Write(x, xv)
+			loss := func(xs []float32) float64 {
+				b.Write(x, xs)
 				p.Forward(x)
 				var l float64
 				for _, name := range layers {
 					a, _, _ := p.Feature(name)
-					for i, v := range read(t, b, a) {
+					for i, v := range kerneltest.Download(t, b, a) {
 						l += float64(v) * float64(refs[name][i])
 					}
 				}
 				return l
 			}
-			x0 := make([]float64, len(xv))
-			for i, v := range xv {
-				x0[i] = float64(v)
-			}
-			want := fd.Gradient(nil, loss, x0, &fd.Settings{Formula: fd.Central, Step: 1e-2})
-			for i, v := range x0 {
-				xv[i] = float32(v)
-			}
-			b.Write(x, xv)
+			b.Write(x, x0)
 			p.Forward(x)
-			dx := put(t, b, make([]float32, len(xv)))
+			dx := kerneltest.Upload(t, b, make([]float32, len(x0)))
 			if err := p.Backward(dx, grads); err != nil {
 				t.Fatal(err)
 			}
-			got := read(t, b, dx)
-			var maxRef, maxDiff float64
-			for i := range got {
-				maxRef = math.Max(maxRef, math.Abs(want[i]))
-				maxDiff = math.Max(maxDiff, math.Abs(float64(got[i])-want[i]))
-			}
-			if maxRef == 0 {
-				t.Fatal("gradient is identically zero: the check would prove nothing")
-			}
-			if rel := maxDiff / maxRef; rel > 1e-3 {
-				t.Fatalf("input gradient off by %.3g relative to finite differences (max |ref| %.3g)", rel, maxRef)
-			}
+			kerneltest.CheckGradient(t, loss, x0, kerneltest.Download(t, b, dx), kerneltest.GradCheck{Tol: 1e-3})
 		})
 	}
 }
@@ -116,7 +71,7 @@ func TestInputGradient(t *testing.T) {
 // TestBackwardIsLinear: gradients given at two layers at once equal the sum
 // of the two single-layer backward passes (the accumulation path).
 func TestBackwardIsLinear(t *testing.T) {
-	b := kernels.Naive{}
+	b := naiveBackend()
 	net, err := New(b, NewSynthetic(4, "conv2_2"))
 	if err != nil {
 		t.Fatal(err)
@@ -126,27 +81,27 @@ func TestBackwardIsLinear(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	x := put(t, b, randVec(rng, 3*7*9, 30))
+	x := kerneltest.Upload(t, b, kerneltest.Normal(rng, 3*7*9, 30))
 	p.Forward(x)
 	g := map[string]kernels.Tensor{}
 	for _, name := range []string{"conv1_2", "conv2_2"} {
 		_, s, _ := p.Feature(name)
-		g[name] = put(t, b, randVec(rng, s.Len(), 1))
+		g[name] = kerneltest.Upload(t, b, kerneltest.Normal(rng, s.Len(), 1))
 	}
-	dx := put(t, b, make([]float32, 3*7*9))
+	dx := kerneltest.Upload(t, b, make([]float32, 3*7*9))
 	sum := make([]float64, dx.Len())
 	for _, name := range []string{"conv1_2", "conv2_2"} {
 		if err := p.Backward(dx, map[string]kernels.Tensor{name: g[name]}); err != nil {
 			t.Fatal(err)
 		}
-		for i, v := range read(t, b, dx) {
+		for i, v := range kerneltest.Download(t, b, dx) {
 			sum[i] += float64(v)
 		}
 	}
 	if err := p.Backward(dx, g); err != nil {
 		t.Fatal(err)
 	}
-	both := read(t, b, dx)
+	both := kerneltest.Download(t, b, dx)
 	var maxAbs, maxDiff float64
 	for i, v := range both {
 		maxAbs = math.Max(maxAbs, math.Abs(sum[i]))
@@ -158,7 +113,7 @@ func TestBackwardIsLinear(t *testing.T) {
 }
 
 func TestPassShapesAndDepth(t *testing.T) {
-	net, err := New(kernels.Naive{}, NewSynthetic(1, "conv3_1"))
+	net, err := New(naiveBackend(), NewSynthetic(1, "conv3_1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +140,7 @@ func TestPassShapesAndDepth(t *testing.T) {
 }
 
 func TestMissingLayers(t *testing.T) {
-	net, err := New(kernels.Naive{}, NewSynthetic(1, "conv3_4"))
+	net, err := New(naiveBackend(), NewSynthetic(1, "conv3_4"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +149,7 @@ func TestMissingLayers(t *testing.T) {
 		want   string
 	}{
 		{[]string{"conv4_1"}, "layer conv4_1 is not in the loaded weights (they hold conv1_1 … conv3_4)"},
-		{[]string{"conv4_2"}, "layer conv4_2 needs conv4_1, which is not in the loaded weights (they hold conv1_1 … conv3_4)"},
+		{[]string{"conv4_2"}, "layer conv4_2 is not in the loaded weights (they hold conv1_1 … conv3_4)"},
 		{[]string{"conv1_1", "pool4"}, "layer pool4 needs conv4_1, which is not in the loaded weights"},
 		{[]string{"conv9_9"}, `unknown layer "conv9_9"`},
 		{nil, "at least one layer"},
@@ -215,7 +170,7 @@ func TestMissingLayers(t *testing.T) {
 func TestWrongWeightShape(t *testing.T) {
 	src := NewSynthetic(1, "conv1_2")
 	src.shapes["conv1_2.weight"] = []int{64, 32, 3, 3}
-	_, err := New(kernels.Naive{}, src)
+	_, err := New(naiveBackend(), src)
 	if err == nil || !strings.Contains(err.Error(), "conv1_2 has weight [64 32 3 3]") {
 		t.Fatalf("err = %v", err)
 	}

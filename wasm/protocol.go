@@ -1,8 +1,7 @@
 package main
 
 import (
-	"encoding/json"
-
+	"github.com/crema-app/crema/model/session"
 	"github.com/crema-app/crema/model/transfer"
 )
 
@@ -11,7 +10,7 @@ const (
 	InInit     = "init"     // open a backend
 	InWeights  = "weights"  // load weights (manifest JSON + binary)
 	InImages   = "images"   // set the content and style images
-	InSettings = "settings" // check settings against the loaded weights
+	InSettings = "settings" // read settings and check them against the loaded weights
 	InStart    = "start"    // start a run
 	InPause    = "pause"    // pause the run (it waits between iterations)
 	InResume   = "resume"   // resume a paused run
@@ -44,49 +43,38 @@ type Image struct {
 
 // Inbound is any message from the page. Which fields matter depends on Type.
 type Inbound struct {
-	Type     string          `json:"type"`
-	ID       int             `json:"id,omitempty"`       // start: the page's run id, echoed back
-	Backend  string          `json:"backend,omitempty"`  // init: auto, cpu or webgpu
-	Manifest string          `json:"manifest,omitempty"` // weights: the manifest JSON text
-	Binary   []byte          `json:"-"`                  // weights: the binary, from an ArrayBuffer
-	Content  *Image          `json:"content,omitempty"`  // images
-	Styles   []Image         `json:"styles,omitempty"`   // images
-	Settings json.RawMessage `json:"settings,omitempty"` // settings, start: fields over the defaults
+	Type     string            `json:"type"`
+	ID       int               `json:"id,omitempty"`       // start: the page's run id, echoed back
+	Backend  string            `json:"backend,omitempty"`  // init: auto, cpu or webgpu
+	Manifest string            `json:"manifest,omitempty"` // weights: the manifest JSON text
+	Binary   []byte            `json:"-"`                  // weights: the binary, from an ArrayBuffer
+	Content  *Image            `json:"content,omitempty"`  // images
+	Styles   []Image           `json:"styles,omitempty"`   // images
+	Values   map[string]string `json:"values,omitempty"`   // settings, start: setting name → text, over the page's defaults
 }
 
 // Ready is the worker's first message.
 type Ready struct {
-	Type          string                            `json:"type"`
-	GoVersion     string                            `json:"go"`
-	Defaults      transfer.Settings                 `json:"defaults"`
-	Presets       map[string][]transfer.LayerWeight `json:"presets"` // even, early, late
-	StyleLayers   []string                          `json:"style_layers"`
-	ContentLayers []string                          `json:"content_layers"`
-	StyleStats    []string                          `json:"style_stats"`
-	StyleCosts    []string                          `json:"style_costs"`
-	Optimizers    []string                          `json:"optimizers"`
-	Inits         []string                          `json:"inits"`
-	Poolings      []string                          `json:"poolings"`
+	Type       string                            `json:"type"`
+	GoVersion  string                            `json:"go"`
+	Schema     []transfer.Field                  `json:"schema"`   // every setting: the page builds its controls from it
+	Defaults   map[string]string                 `json:"defaults"` // the page's defaults, as text
+	Settings   transfer.Settings                 `json:"settings"` // the same, parsed (style layers spelt out)
+	Presets    map[string][]transfer.LayerWeight `json:"presets"`  // even, early, late
+	WeightsURL string                            `json:"weights_url"`
 }
 
 // BackendInfo says which backend runs the work.
 type BackendInfo struct {
-	Type      string `json:"type"`
-	Name      string `json:"name"`      // webgpu or cpu
-	Describe  string `json:"describe"`  // the adapter, or the CPU workers
-	Requested string `json:"requested"` // what the page asked for
-	Fallback  bool   `json:"fallback"`  // the CPU stands in for WebGPU
-	Reason    string `json:"reason,omitempty"`
+	Type string `json:"type"`
+	session.BackendInfo
 }
 
 // WeightsInfo describes loaded weights.
 type WeightsInfo struct {
-	Type        string            `json:"type"`
-	Layers      []string          `json:"layers"`      // convs present, in network order
-	Unavailable map[string]string `json:"unavailable"` // layer → why it cannot be used
-	Source      string            `json:"source"`
-	License     string            `json:"license"`
-	Bytes       int               `json:"bytes"`
+	Type string `json:"type"`
+	session.WeightsInfo
+	Bytes int `json:"bytes"`
 }
 
 // ImagesInfo acknowledges an images message.
@@ -98,10 +86,12 @@ type ImagesInfo struct {
 
 // SettingsInfo is the answer to settings and the start of a run.
 type SettingsInfo struct {
-	Type     string            `json:"type"`
-	ID       int               `json:"id,omitempty"`
-	Settings transfer.Settings `json:"settings"` // complete: defaults filled in
-	Error    string            `json:"error,omitempty"`
+	Type     string                `json:"type"`
+	ID       int                   `json:"id,omitempty"`
+	Values   map[string]string     `json:"values"`   // every setting as text, style layers spelt out
+	Settings transfer.Settings     `json:"settings"` // the same, parsed
+	Refused  []transfer.FieldError `json:"refused,omitempty"`
+	Error    string                `json:"error,omitempty"` // why they would not run on the loaded weights
 }
 
 // ProgressMsg carries one transfer.Progress.

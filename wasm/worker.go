@@ -5,26 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"strings"
 	"sync"
 
 	"github.com/crema-app/crema/kernels"
-	"github.com/crema-app/crema/model"
+	"github.com/crema-app/crema/kernels/backends"
+	"github.com/crema-app/crema/model/session"
 	"github.com/crema-app/crema/model/transfer"
 	"github.com/crema-app/crema/model/weights"
 )
 
-// worker is the state behind the protocol: one backend, one net, the images
-// and at most one run. handle is called by the message loop, one message at
-// a time; a run has its own goroutine.
+// worker is the state behind the protocol: one session (backend, weights,
+// network), the images and at most one run. handle is called by the message
+// loop, one message at a time; a run has its own goroutine.
 type worker struct {
 	post  func(msg any) // sends a message to the page (a Frame's Pixels are transferred)
 	yield func()        // lets the host's event loop deliver messages (between iterations)
 	open  func(name string) (kernels.Backend, string, error)
 
-	b       kernels.Backend
-	src     model.WeightSource // kept to rebuild the net on a new backend
-	net     *model.Net
+	sess    *session.Session
 	content image.Image
 	styles  []image.Image
 
@@ -41,7 +39,7 @@ type activeRun struct {
 }
 
 func newWorker(post func(any), yield func()) *worker {
-	return &worker{post: post, yield: yield, open: kernels.Open}
+	return &worker{post: post, yield: yield, open: backends.Open}
 }
 
 // fail posts err, if any, as an error of stage.
@@ -62,22 +60,28 @@ func (w *worker) handle(in Inbound) {
 	case InImages:
 		w.fail(InImages, 0, w.setImages(in.Content, in.Styles))
 	case InSettings:
-		s, err := decodeSettings(in.Settings)
-		if err == nil && w.net != nil {
-			err = validate(s, w.net)
-		}
-		msg := SettingsInfo{Type: OutSettings, Settings: s}
-		if err != nil {
-			msg.Error = err.Error()
+		s, refused := parseSettings(in.Values)
+		msg := settingsInfo(OutSettings, 0, s, refused)
+		if w.sess != nil && w.sess.Net() != nil {
+			if err := s.Validate(w.sess.Net()); err != nil {
+				msg.Error = err.Error()
+			}
 		}
 		w.post(msg)
 	case InStart:
-		w.fail(InStart, in.ID, w.start(in.ID, in.Settings))
+		w.fail(InStart, in.ID, w.start(in.ID, in.Values))
 	case InPause, InResume, InStop:
 		w.control(in.Type)
 	default:
 		w.fail("message", in.ID, fmt.Errorf("wasm: unknown message type %q", in.Type))
 	}
+}
+
+// settingsInfo is the page's view of s: every value as text and parsed,
+// with the style layers spelt out.
+func settingsInfo(typ string, id int, s transfer.Settings, refused []transfer.FieldError) SettingsInfo {
+	r := s.Resolved()
+	return SettingsInfo{Type: typ, ID: id, Values: r.Values(), Settings: r, Refused: refused}
 }
 
 // init opens the backend the page asked for. WebGPU that cannot start falls
@@ -86,30 +90,22 @@ func (w *worker) init(name string) error {
 	if w.busy() {
 		return errors.New("wasm: cannot change the backend during a run; stop it first")
 	}
-	if name == "" {
-		name = "auto"
-	}
-	b, reason, err := w.open(name)
-	if err != nil && strings.EqualFold(name, "webgpu") {
-		reason = err.Error()
-		b, _, err = w.open("cpu")
-	}
-	if err != nil {
-		return err
-	}
-	if w.net != nil {
-		w.net.Close()
-		w.net = nil
-	}
-	w.b = b
-	if w.src != nil {
-		if w.net, err = model.New(b, w.src); err != nil {
+	if w.sess == nil {
+		s, err := session.NewWith(name, w.open)
+		if err != nil {
 			return err
 		}
+		s.OnBackend = w.postBackend
+		w.sess = s
+	} else if err := w.sess.SetBackend(name); err != nil {
+		return err
 	}
-	w.post(BackendInfo{Type: OutBackend, Name: b.Name(), Describe: b.Describe(), Requested: name,
-		Fallback: reason != "", Reason: reason})
+	w.postBackend(w.sess.Backend())
 	return nil
+}
+
+func (w *worker) postBackend(b session.BackendInfo) {
+	w.post(BackendInfo{Type: OutBackend, BackendInfo: b})
 }
 
 // loadWeights checks the manifest and binary (size and SHA-256) and uploads
@@ -118,7 +114,7 @@ func (w *worker) loadWeights(manifest string, bin []byte) error {
 	if w.busy() {
 		return errors.New("wasm: cannot change the weights during a run; stop it first")
 	}
-	if w.b == nil {
+	if w.sess == nil {
 		if err := w.init("auto"); err != nil {
 			return err
 		}
@@ -127,16 +123,10 @@ func (w *worker) loadWeights(manifest string, bin []byte) error {
 	if err != nil {
 		return err
 	}
-	net, err := model.New(w.b, wt)
-	if err != nil {
+	if err := w.sess.Load(wt); err != nil {
 		return err
 	}
-	if w.net != nil {
-		w.net.Close()
-	}
-	w.src, w.net = wt, net
-	w.post(WeightsInfo{Type: OutWeights, Layers: net.Layers(), Unavailable: unavailable(net),
-		Source: wt.Manifest.Source, License: wt.Manifest.License, Bytes: len(bin)})
+	w.post(weightsInfo(w.sess, len(bin)))
 	return nil
 }
 
@@ -185,22 +175,20 @@ func (w *worker) busy() bool {
 }
 
 // start checks that everything a run needs is there and starts it on its
-// own goroutine.
-func (w *worker) start(id int, raw []byte) error {
+// own goroutine. The settings themselves are checked by the run (a
+// refusal is an error of stage run).
+func (w *worker) start(id int, values map[string]string) error {
 	if w.busy() {
 		return errors.New("wasm: a run is already in progress; stop it first")
 	}
-	if w.net == nil {
+	if w.sess == nil || w.sess.Net() == nil {
 		return errors.New("wasm: no weights loaded yet")
 	}
 	if w.content == nil {
 		return errors.New("wasm: no images set yet")
 	}
-	s, err := decodeSettings(raw)
-	if err != nil {
-		return err
-	}
-	if err := validate(s, w.net); err != nil {
+	s, refused := parseSettings(values)
+	if err := firstError(refused); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -208,7 +196,7 @@ func (w *worker) start(id int, raw []byte) error {
 	w.mu.Lock()
 	w.run = r
 	w.mu.Unlock()
-	w.post(SettingsInfo{Type: OutStarted, ID: id, Settings: s})
+	w.post(settingsInfo(OutStarted, id, s, nil))
 	job := transfer.Job{Content: w.content, Styles: w.styles, Settings: s}
 	go w.execute(ctx, r, job)
 	return nil
@@ -230,8 +218,7 @@ func (w *worker) execute(ctx context.Context, r *activeRun, job transfer.Job) {
 			w.post(frame(OutPreview, r.id, iter, img))
 		},
 	}
-	hooks = withFallback(hooks, w)
-	img, err := transfer.Run(ctx, w.b, w.net, job, hooks)
+	img, err := w.sess.Run(ctx, job, hooks)
 	w.mu.Lock()
 	w.run = nil
 	w.mu.Unlock()

@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/crema-app/crema/kernels"
 	"github.com/crema-app/crema/model"
+	"github.com/crema-app/crema/model/session"
+	"github.com/crema-app/crema/model/transfer"
 	"github.com/crema-app/crema/model/weights"
 )
 
@@ -123,22 +126,20 @@ func readyWorker(t *testing.T) (*worker, *recorder) {
 	return w, rec
 }
 
-const smallRun = `{"image_size":16,"num_iterations":%d,"content_layers":["conv1_2"],
-	"style_layers":[{"layer":"conv1_1","weight":1},{"layer":"conv2_1","weight":1},{"layer":"conv3_1","weight":0}],
-	"preview_every":1,"optimizer":"adam","learning_rate":0.05}`
-
-func settingsJSON(iters int) json.RawMessage {
-	return json.RawMessage(strings.Replace(smallRun, "%d", itoa(iters), 1))
+// smallRun are a run's settings as the page sends them: text values over
+// the page's defaults.
+func smallRun(iters int) map[string]string {
+	return map[string]string{"image_size": "16", "num_iterations": strconv.Itoa(iters), "content_layers": "conv1_2",
+		"style_layers": "conv1_1:1,conv2_1:1,conv3_1:0", "preview_every": "1", "optimizer": "adam", "learning_rate": "0.05"}
 }
-
-func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 func TestRunReportsProgressPreviewsAndResult(t *testing.T) {
 	w, rec := readyWorker(t)
-	w.handle(Inbound{Type: InStart, ID: 7, Settings: settingsJSON(3)})
+	w.handle(Inbound{Type: InStart, ID: 7, Values: smallRun(3)})
 	st := rec.waitFor(t, "started", isType(OutStarted)).(SettingsInfo)
-	if st.ID != 7 || st.Settings.ImageSize != 16 || st.Settings.Iterations != 3 || st.Settings.ContentWeight == 0 {
-		t.Fatalf("started = %+v (want id 7, size 16, 3 iterations, defaults filled in)", st)
+	if st.ID != 7 || st.Settings.ImageSize != 16 || st.Settings.Iterations != 3 || st.Settings.ContentWeight != 10 ||
+		st.Values["num_iterations"] != "3" || st.Values["content_weight"] != "10" {
+		t.Fatalf("started = %+v (want id 7, size 16, 3 iterations, the page's defaults filled in)", st)
 	}
 	p := rec.waitFor(t, "progress", isType(OutProgress)).(ProgressMsg)
 	if p.ID != 7 || p.Progress.Total <= 0 || len(p.Progress.Style) != 2 {
@@ -159,7 +160,7 @@ func TestRunReportsProgressPreviewsAndResult(t *testing.T) {
 
 func TestPauseResumeStop(t *testing.T) {
 	w, rec := readyWorker(t)
-	w.handle(Inbound{Type: InStart, ID: 1, Settings: settingsJSON(1000)})
+	w.handle(Inbound{Type: InStart, ID: 1, Values: smallRun(1000)})
 	rec.waitFor(t, "progress", isType(OutProgress))
 	w.handle(Inbound{Type: InPause})
 	rec.waitFor(t, "paused", isType(OutPaused))
@@ -174,7 +175,7 @@ func TestPauseResumeStop(t *testing.T) {
 	rec.waitFor(t, "resumed", isType(OutResumed))
 	rec.waitFor(t, "progress after resume", isType(OutProgress))
 	// A second start is refused while running.
-	w.handle(Inbound{Type: InStart, ID: 2, Settings: settingsJSON(3)})
+	w.handle(Inbound{Type: InStart, ID: 2, Values: smallRun(3)})
 	e := rec.waitFor(t, "start error", isType(OutError)).(Error)
 	if e.Stage != InStart || !strings.Contains(e.Message, "already in progress") {
 		t.Fatalf("second start: %+v", e)
@@ -221,34 +222,56 @@ func TestErrorsNameTheProblem(t *testing.T) {
 
 func TestLayersMissingFromWeightsAreExplained(t *testing.T) {
 	w, rec := readyWorker(t)
-	un := unavailable(w.net)
+	un := weightsInfo(w.sess, 0).Unavailable
 	if len(un) != 12 {
 		t.Fatalf("%d unavailable layers, want 12 (conv3_1 … conv5_4): %v", len(un), un)
 	}
-	if want := "conv3_1 is not in the loaded weights (they hold conv1_1 … conv2_2)"; !strings.Contains(un["conv3_1"], want) {
-		t.Errorf("conv3_1: %q, want it to contain %q", un["conv3_1"], want)
-	}
-	if !strings.Contains(un["conv5_1"], "make weights") {
-		t.Errorf("conv5_1: %q does not say how to get the weights", un["conv5_1"])
+	if want := "conv3_1 is not in the loaded weights (they hold conv1_1 … conv2_2)" + moreWeights; un["conv3_1"] != want {
+		t.Errorf("conv3_1: %q, want %q", un["conv3_1"], want)
 	}
 	// Settings that use a missing layer are refused before a run starts.
-	w.handle(Inbound{Type: InSettings, Settings: json.RawMessage(`{"image_size":16,"style_layers":[{"layer":"conv4_1","weight":1}],"content_layers":["conv1_2"]}`)})
+	w.handle(Inbound{Type: InSettings, Values: map[string]string{"image_size": "16", "style_layers": "conv4_1:1", "content_layers": "conv1_2"}})
 	si := rec.waitFor(t, "settings", isType(OutSettings)).(SettingsInfo)
-	if !strings.Contains(si.Error, "conv4_1") || si.Settings.ImageSize != 16 {
+	if si.Error != "transfer: style layer conv4_1 is not in the loaded weights (they hold conv1_1 … conv2_2)" || si.Settings.ImageSize != 16 || len(si.Refused) != 0 {
 		t.Fatalf("settings answer %+v, want an error naming conv4_1", si)
+	}
+	// Values that do not parse are listed one by one and keep their defaults.
+	w.handle(Inbound{Type: InSettings, Values: map[string]string{"image_size": "big", "style_stat": "hist", "num_iterations": "7", "colour": "1"}})
+	si = rec.waitFor(t, "settings", isType(OutSettings)).(SettingsInfo)
+	want := []transfer.FieldError{
+		{Name: "colour", Value: "1", Message: `transfer: unknown setting "colour"`},
+		{Name: "image_size", Value: "big", Message: `transfer: image_size: "big" is not a whole number`},
+		{Name: "style_stat", Value: "hist", Message: `transfer: unknown style_stat "hist" (want gram, cov, meanstd or mmd)`},
+	}
+	if !reflect.DeepEqual(si.Refused, want) || si.Values["image_size"] != "256" || si.Values["num_iterations"] != "7" {
+		t.Fatalf("refused %+v, values %v", si.Refused, si.Values)
+	}
+	// A start with a refused value does not start.
+	w.handle(Inbound{Type: InStart, ID: 4, Values: map[string]string{"optimizer": "sgd"}})
+	e := rec.waitFor(t, "start error", isType(OutError)).(Error)
+	if e.Stage != InStart || e.ID != 4 || e.Message != `transfer: unknown optimizer "sgd" (want lbfgs or adam)` {
+		t.Fatalf("start with bad settings: %+v", e)
+	}
+	// Settings that parse but cannot run fail the run, once, with Run's check.
+	w.handle(Inbound{Type: InStart, ID: 5, Values: map[string]string{"content_weight": "0", "style_weight": "0"}})
+	e = rec.waitFor(t, "run error", isType(OutError)).(Error)
+	if e.Stage != "run" || e.ID != 5 || !strings.Contains(e.Message, "nothing to optimise") {
+		t.Fatalf("start with settings that cannot run: %+v", e)
 	}
 }
 
 func TestUnavailableWithAGap(t *testing.T) {
 	// Weights with conv1_1 … conv1_2 and conv3_1 but not conv2_x: conv3_1
 	// is loaded but cannot be computed.
-	src := model.NewSynthetic(1, "conv3_1")
-	net, err := model.New(newCPU(), gapSource{src})
+	s, err := session.New("cpu")
 	if err != nil {
 		t.Fatal(err)
 	}
-	un := unavailable(net)
-	if want := "conv3_1 needs conv2_1, which is not in the loaded weights"; !strings.Contains(un["conv3_1"], want) {
+	if err := s.Load(gapSource{model.NewSynthetic(1, "conv3_1")}); err != nil {
+		t.Fatal(err)
+	}
+	un := weightsInfo(s, 0).Unavailable
+	if want := "conv3_1 needs conv2_1, which is not in the loaded weights (they hold conv1_1 … conv3_1)" + moreWeights; un["conv3_1"] != want {
 		t.Fatalf("conv3_1: %q, want %q", un["conv3_1"], want)
 	}
 }
@@ -308,26 +331,60 @@ func TestQueueKeepsOrder(t *testing.T) {
 	}
 }
 
-func TestReadyListsPresetsAndDefaults(t *testing.T) {
+func TestReadyCarriesTheSchemaAndThePageDefaults(t *testing.T) {
 	r := ready("go-test")
-	if r.Defaults.ImageSize != 256 || r.Defaults.PreviewEvery != 5 || len(r.Defaults.StyleLayers) != 5 {
-		t.Fatalf("defaults %+v: want 256 px, a preview every 5, five style layers spelt out", r.Defaults)
+	if len(r.Schema) != len(transfer.Schema) || r.Defaults["image_size"] != "256" || r.Defaults["preview_every"] != "5" ||
+		r.Defaults["style_layers"] != "conv1_1:0.2,conv2_1:0.2,conv3_1:0.2,conv4_1:0.2,conv5_1:0.2" || r.Defaults["preset"] != "" {
+		t.Fatalf("ready: %d fields, defaults %v", len(r.Schema), r.Defaults)
+	}
+	if r.Settings.ImageSize != 256 || len(r.Settings.StyleLayers) != 5 {
+		t.Fatalf("parsed defaults %+v", r.Settings)
 	}
 	for _, p := range []string{"even", "early", "late"} {
 		if len(r.Presets[p]) != 5 {
 			t.Errorf("preset %s: %v", p, r.Presets[p])
 		}
 	}
-	if strings.Join(r.StyleLayers, ",") != "conv1_1,conv2_1,conv3_1,conv4_1,conv5_1" || len(r.ContentLayers) != 16 {
-		t.Fatalf("layers: %v / %v", r.StyleLayers, r.ContentLayers)
+	if r.WeightsURL != "weights/pack-f16/vgg19.json" {
+		t.Errorf("weights URL %q", r.WeightsURL)
 	}
-	s, err := decodeSettings(json.RawMessage(`{"num_iterations":7}`))
-	if err != nil || s.Iterations != 7 || s.ImageSize != 256 {
-		t.Fatalf("decodeSettings = %+v, %v", s, err)
+	// The schema reaches the page as JSON with everything a control needs.
+	js, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := decodeSettings(json.RawMessage(`{"num_iterations":"x"}`)); err == nil || !strings.Contains(err.Error(), "bad settings") {
-		t.Fatalf("bad JSON: %v", err)
+	for _, want := range []string{`"name":"image_size","kind":"int"`, `"page_max":1024`, `"choices":["gram","cov","meanstd","mmd"]`,
+		`"page_choices":["conv1_1","conv2_1","conv3_1","conv4_1","conv5_1"]`, `"control":"buttons"`} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("ready JSON lacks %s", want)
+		}
 	}
 }
 
-func newCPU() kernels.Backend { return kernels.NewCPU(1) }
+// Every setting of the schema reaches the worker as the page's text and
+// comes back in the settings answer (a preset comes back spelt out as
+// style layers, which is how the page shows it).
+func TestEverySettingRoundTripsThroughTheWorker(t *testing.T) {
+	rec := newRecorder()
+	w := newWorker(rec.post, func() {})
+	for i := range transfer.Schema {
+		f := &transfer.Schema[i]
+		w.handle(Inbound{Type: InSettings, Values: map[string]string{f.Name: f.Example()}})
+		si := rec.waitFor(t, "settings", isType(OutSettings)).(SettingsInfo)
+		if len(si.Refused) > 0 {
+			t.Errorf("%s=%s refused: %v", f.Name, f.Example(), si.Refused)
+			continue
+		}
+		name, want := f.Name, f.Example()
+		if name == "preset" {
+			p, _ := transfer.Preset(want)
+			name, want = "style_layers", transfer.FormatLayers(p)
+		}
+		if si.Values[name] != want {
+			t.Errorf("%s=%s comes back as %s=%q", f.Name, f.Example(), name, si.Values[name])
+		}
+		if got, _ := si.Settings.Get(name); got != want {
+			t.Errorf("%s: the parsed settings say %q", name, got)
+		}
+	}
+}

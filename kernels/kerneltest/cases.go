@@ -8,19 +8,10 @@ import (
 	"github.com/crema-app/crema/kernels"
 )
 
-// uniform returns n values uniform in [lo, hi).
-func uniform(r *rand.Rand, n int, lo, hi float32) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = lo + (hi-lo)*r.Float32()
-	}
-	return s
-}
-
 // relu returns n values max(u, 0), u uniform in [-1, 1): a post-ReLU
 // activation with about half zeros.
 func relu(r *rand.Rand, n int) []float32 {
-	s := uniform(r, n, -1, 1)
+	s := Uniform(r, n, -1, 1)
 	for i, v := range s {
 		s[i] = max(v, 0)
 	}
@@ -136,13 +127,13 @@ func convForward(c convCase) Case {
 		Inputs: func(r *rand.Rand) [][]float32 {
 			sc := float32(1 / math.Sqrt(float64(s.Cin*9)))
 			return [][]float32{
-				uniform(r, s.Cin*s.H*s.W, -1, 1),
-				uniform(r, s.Cout*s.Cin*9, -2*sc, 2*sc),
-				uniform(r, s.Cout, -0.3, 0.3),
+				Uniform(r, s.Cin*s.H*s.W, -1, 1),
+				Uniform(r, s.Cout*s.Cin*9, -2*sc, 2*sc),
+				Uniform(r, s.Cout, -0.3, 0.3),
 			}
 		},
 		Do: func(e *Env, in [][]float32) [][]float32 {
-			dst := e.T(uniform(rand.New(rand.NewPCG(1, 2)), s.Cout*s.H*s.W, -9, 9)) // garbage to overwrite
+			dst := e.T(Uniform(rand.New(rand.NewPCG(1, 2)), s.Cout*s.H*s.W, -9, 9)) // garbage to overwrite
 			x, w, b := e.T(in[0]), e.T(in[1]), e.T(in[2])
 			if e.err != nil {
 				return nil
@@ -161,13 +152,13 @@ func convBackward(c convCase) Case {
 		Short: c.short, Tol: TolGemm,
 		Inputs: func(r *rand.Rand) [][]float32 {
 			return [][]float32{
-				uniform(r, s.Cout*s.H*s.W, -1, 1), // dy
+				Uniform(r, s.Cout*s.H*s.W, -1, 1), // dy
 				relu(r, s.Cout*s.H*s.W),           // y
-				uniform(r, s.Cout*s.Cin*9, -0.1, 0.1),
+				Uniform(r, s.Cout*s.Cin*9, -0.1, 0.1),
 			}
 		},
 		Do: func(e *Env, in [][]float32) [][]float32 {
-			dx := e.T(uniform(rand.New(rand.NewPCG(1, 2)), s.Cin*s.H*s.W, -9, 9))
+			dx := e.T(Uniform(rand.New(rand.NewPCG(1, 2)), s.Cin*s.H*s.W, -9, 9))
 			dy, y, w := e.T(in[0]), e.T(in[1]), e.T(in[2])
 			if e.err != nil {
 				return nil
@@ -188,10 +179,10 @@ func poolForward(p poolCase, kind kernels.Pooling) Case {
 		Name:  fmt.Sprintf("Pool2x2/%s/%dx%dx%d", kind, s.C, s.H, s.W),
 		Short: p.short, Tol: tol,
 		Inputs: func(r *rand.Rand) [][]float32 {
-			return [][]float32{uniform(r, s.C*s.H*s.W, -1, 1)}
+			return [][]float32{Uniform(r, s.C*s.H*s.W, -1, 1)}
 		},
 		Do: func(e *Env, in [][]float32) [][]float32 {
-			dst := e.T(uniform(rand.New(rand.NewPCG(1, 2)), s.C*s.OutH()*s.OutW(), -9, 9))
+			dst := e.T(Uniform(rand.New(rand.NewPCG(1, 2)), s.C*s.OutH()*s.OutW(), -9, 9))
 			x := e.T(in[0])
 			if e.err != nil {
 				return nil
@@ -217,16 +208,16 @@ func poolBackward(p poolCase, kind kernels.Pooling, ties bool) Case {
 	return Case{
 		Name: name, Short: p.short, Tol: tol,
 		Inputs: func(r *rand.Rand) [][]float32 {
-			x := uniform(r, s.C*s.H*s.W, -1, 1)
+			x := Uniform(r, s.C*s.H*s.W, -1, 1)
 			if ties {
 				for i := range x {
 					x[i] = float32(r.IntN(3))
 				}
 			}
-			return [][]float32{x, uniform(r, s.C*s.OutH()*s.OutW(), -1, 1)}
+			return [][]float32{x, Uniform(r, s.C*s.OutH()*s.OutW(), -1, 1)}
 		},
 		Do: func(e *Env, in [][]float32) [][]float32 {
-			dx := e.T(uniform(rand.New(rand.NewPCG(1, 2)), s.C*s.H*s.W, -9, 9))
+			dx := e.T(Uniform(rand.New(rand.NewPCG(1, 2)), s.C*s.H*s.W, -9, 9))
 			x, dy := e.T(in[0]), e.T(in[1])
 			if e.err != nil {
 				return nil
@@ -245,13 +236,13 @@ func matMul(c mmCase, ta, tb bool) Case {
 	return Case{
 		Name: name, Short: c.short, Tol: TolGemm,
 		Inputs: func(r *rand.Rand) [][]float32 {
-			d := uniform(r, c.m*c.n, -1, 1)
+			d := Uniform(r, c.m*c.n, -1, 1)
 			if c.nanDst {
 				for i := range d {
 					d[i] = float32(math.NaN())
 				}
 			}
-			return [][]float32{uniform(r, c.m*c.k, -1, 1), uniform(r, c.k*c.n, -1, 1), d}
+			return [][]float32{Uniform(r, c.m*c.k, -1, 1), Uniform(r, c.k*c.n, -1, 1), d}
 		},
 		Do: func(e *Env, in [][]float32) [][]float32 {
 			a, b, dst := e.T(in[0]), e.T(in[1]), e.T(in[2])
@@ -275,7 +266,7 @@ func tr(t bool) string {
 // with the aliasing the interface allows.
 func elementwise(n int, short bool) []Case {
 	two := func(r *rand.Rand) [][]float32 {
-		return [][]float32{uniform(r, n, -1, 1), uniform(r, n, 0.5, 2)}
+		return [][]float32{Uniform(r, n, -1, 1), Uniform(r, n, 0.5, 2)}
 	}
 	mk := func(name string, tol float64, f func(e *Env, a, b kernels.Tensor) kernels.Tensor) Case {
 		return Case{
@@ -316,7 +307,7 @@ func elementwise(n int, short bool) []Case {
 		{
 			Name: fmt.Sprintf("Dot/%d", n), Short: short, Tol: TolReduce,
 			Inputs: func(r *rand.Rand) [][]float32 {
-				return [][]float32{uniform(r, n, -0.2, 1), uniform(r, n, -0.2, 1), uniform(r, 4, -1, 1)}
+				return [][]float32{Uniform(r, n, -0.2, 1), Uniform(r, n, -0.2, 1), Uniform(r, 4, -1, 1)}
 			},
 			Do: func(e *Env, in [][]float32) [][]float32 {
 				a, b, d := e.T(in[0]), e.T(in[1]), e.T(in[2])
@@ -326,16 +317,14 @@ func elementwise(n int, short bool) []Case {
 				e.B.Dot(d, 2, a, b)
 				e.B.Dot(d, 0, a, a)
 				out := make([]float32, 2)
-				if err := e.B.ReadAt(out, d, 1); err != nil && e.err == nil {
-					e.err = err
-				}
+				e.read(out, d, 1)
 				return [][]float32{e.Get(d), out}
 			},
 		},
 		{
 			Name: fmt.Sprintf("Sum/%d", n), Short: short, Tol: TolReduce,
 			Inputs: func(r *rand.Rand) [][]float32 {
-				return [][]float32{uniform(r, n, -0.2, 1), uniform(r, 3, -1, 1)}
+				return [][]float32{Uniform(r, n, -0.2, 1), Uniform(r, 3, -1, 1)}
 			},
 			Do: func(e *Env, in [][]float32) [][]float32 {
 				a, d := e.T(in[0]), e.T(in[1])
@@ -360,7 +349,7 @@ func rows(nr, nc int, short bool) []Case {
 				perm[i*nc+j] = float32(p)
 			}
 		}
-		return [][]float32{uniform(r, nr*nc, -1, 1), uniform(r, nr, 0.5, 2), perm}
+		return [][]float32{Uniform(r, nr*nc, -1, 1), Uniform(r, nr, 0.5, 2), perm}
 	}
 	return []Case{
 		{Name: name("RowSum"), Short: short, Tol: TolReduce, Inputs: in,
@@ -432,7 +421,7 @@ func tv(c, h, w int, short bool) Case {
 	return Case{
 		Name: fmt.Sprintf("TV/%dx%dx%d", c, h, w), Short: short, Tol: TolReduce,
 		Inputs: func(r *rand.Rand) [][]float32 {
-			return [][]float32{uniform(r, c*h*w, 0, 1), uniform(r, c*h*w, -1, 1), uniform(r, 3, -1, 1)}
+			return [][]float32{Uniform(r, c*h*w, 0, 1), Uniform(r, c*h*w, -1, 1), Uniform(r, 3, -1, 1)}
 		},
 		Do: func(e *Env, in [][]float32) [][]float32 {
 			x, dx, loss := e.T(in[0]), e.T(in[1]), e.T(in[2])
@@ -449,7 +438,7 @@ func adam(n int, short bool) Case {
 	return Case{
 		Name: fmt.Sprintf("Adam/%d", n), Short: short, Tol: TolReduce,
 		Inputs: func(r *rand.Rand) [][]float32 {
-			return [][]float32{uniform(r, n, -1, 1), uniform(r, n, -1, 1), uniform(r, n, -0.1, 0.1), uniform(r, n, 0, 0.01)}
+			return [][]float32{Uniform(r, n, -1, 1), Uniform(r, n, -1, 1), Uniform(r, n, -0.1, 0.1), Uniform(r, n, 0, 0.01)}
 		},
 		Do: func(e *Env, in [][]float32) [][]float32 {
 			x, g, m, v := e.T(in[0]), e.T(in[1]), e.T(in[2]), e.T(in[3])

@@ -1,7 +1,16 @@
-// Package kerneltest is the conformance table of crema's compute backends:
-// one list of cases covering every kernels.Backend operation, run on a
-// backend under test and on a reference backend (normally kernels.Naive)
-// with the same fixed-seed random inputs, comparing every output.
+// Package kerneltest is what the tests of crema's compute backends share:
+//
+//   - the conformance table: one list of cases covering every
+//     kernels.Backend operation (Cases, plus LargeCases for the long rows and
+//     split products a GPU handles differently), run on a backend under test
+//     and on a reference backend (the naive oracle) with the same fixed-seed
+//     random inputs, comparing every output (Run, RunShort, RunCases);
+//   - the finite-difference checks of every gradient the backends compute
+//     (RunGradients), on CheckGradient, the one finite-difference checker of
+//     the repository (the model and style tests use it too);
+//   - the helpers the tests of code on a backend share: Upload, Download,
+//     Uniform, Normal, VGGConvs, and Lossy, a backend whose device is lost
+//     after a number of reads.
 //
 // It is an ordinary (non-test) package so that each backend's tests can call
 // it: the CPU backend's natively, the WebGPU backend's in the browser
@@ -33,6 +42,7 @@ package kerneltest
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -48,7 +58,8 @@ const (
 	TolGemm        = 1e-4
 )
 
-// Seed is the seed of every case's inputs (mixed with the case's index).
+// Seed is the seed of every case's inputs (mixed with a hash of the case's
+// name, so that a case gets the same inputs whatever table it is run in).
 const Seed = 20240601
 
 // Case is one operation on fixed inputs.
@@ -66,6 +77,13 @@ type Case struct {
 	// example that a ReLU really clipped some values), so that a case cannot
 	// pass vacuously.
 	CheckRef func(out [][]float32) error
+}
+
+// Rand is the generator of c's inputs.
+func (c Case) Rand() *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(c.Name))
+	return rand.New(rand.NewPCG(Seed, h.Sum64()))
 }
 
 // Env is the scratch of one case on one backend: tensors made through it are
@@ -107,6 +125,13 @@ func (e *Env) Get(t kernels.Tensor) []float32 {
 	return out
 }
 
+// read reads t[off:off+len(dst)] into dst.
+func (e *Env) read(dst []float32, t kernels.Tensor, off int) {
+	if err := e.B.ReadAt(dst, t, off); err != nil && e.err == nil {
+		e.err = err
+	}
+}
+
 func (e *Env) free() {
 	for _, t := range e.ts {
 		e.B.Free(t)
@@ -116,20 +141,27 @@ func (e *Env) free() {
 
 // Run runs every case of the table on got and ref and fails t on any
 // output outside its tolerance.
-func Run(t *testing.T, got, ref kernels.Backend) { run(t, got, ref, false) }
+func Run(t *testing.T, got, ref kernels.Backend) { RunCases(t, got, ref, Cases()) }
 
 // RunShort is Run restricted to the cheap cases (tiny spatial sizes at the
 // big channel counts), for slow devices such as SwiftShader.
-func RunShort(t *testing.T, got, ref kernels.Backend) { run(t, got, ref, true) }
-
-func run(t *testing.T, got, ref kernels.Backend, short bool) {
-	t.Helper()
-	for i, c := range Cases() {
-		if short && !c.Short {
-			continue
+func RunShort(t *testing.T, got, ref kernels.Backend) {
+	var short []Case
+	for _, c := range Cases() {
+		if c.Short {
+			short = append(short, c)
 		}
+	}
+	RunCases(t, got, ref, short)
+}
+
+// RunCases runs cases on got and ref, each in a subtest, and fails t on any
+// output outside its tolerance.
+func RunCases(t *testing.T, got, ref kernels.Backend, cases []Case) {
+	t.Helper()
+	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			in := c.Inputs(rand.New(rand.NewPCG(Seed, uint64(i))))
+			in := c.Inputs(c.Rand())
 			want, err := exec(ref, c, in)
 			if err != nil {
 				t.Fatalf("reference %s: %v", ref.Name(), err)

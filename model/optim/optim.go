@@ -16,6 +16,15 @@ import (
 	"github.com/crema-app/crema/kernels"
 )
 
+// Names of the optimisers, as the settings spell them (default first).
+const (
+	NameLBFGS = "lbfgs"
+	NameAdam  = "adam"
+)
+
+// Names lists the optimisers.
+var Names = []string{NameLBFGS, NameAdam}
+
 // Objective sets dx to ∇f(x) and returns f(x). x must not be modified. An
 // error (a lost device) aborts the optimisation.
 type Objective func(x, dx kernels.Tensor) (loss float64, err error)

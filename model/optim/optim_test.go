@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/kernels/kerneltest"
+	"github.com/crema-app/crema/kernels/naive"
 )
 
 // quadratic is f(x) = ½·Σ a_i·(x_i − c_i)², written in kernels ops.
@@ -16,17 +18,16 @@ type quadratic struct {
 	last       []float32 // host copy of the x of the last evaluation
 }
 
-func newQuadratic(b kernels.Backend, a, c []float32) *quadratic {
-	q := &quadratic{b: b}
+func newQuadratic(t testing.TB, b kernels.Backend, a, c []float32) *quadratic {
 	n := len(a)
-	q.a, _ = b.Alloc(n)
-	q.c, _ = b.Alloc(n)
-	q.r, _ = b.Alloc(n)
-	q.s, _ = b.Alloc(n)
-	q.loss, _ = b.Alloc(1)
-	b.Write(q.a, a)
-	b.Write(q.c, c)
-	return q
+	return &quadratic{
+		b:    b,
+		a:    kerneltest.Upload(t, b, a),
+		c:    kerneltest.Upload(t, b, c),
+		r:    kerneltest.Upload(t, b, make([]float32, n)),
+		s:    kerneltest.Upload(t, b, make([]float32, n)),
+		loss: kerneltest.Upload(t, b, make([]float32, 1)),
+	}
 }
 
 func (q *quadratic) f(x, dx kernels.Tensor) (float64, error) {
@@ -54,16 +55,14 @@ type rosenbrock struct {
 	u, v, u2, r1, r2, gu, gv, loss2 kernels.Tensor
 }
 
-func newRosenbrock(b kernels.Backend, h int) *rosenbrock {
+func newRosenbrock(t testing.TB, b kernels.Backend, h int) *rosenbrock {
 	r := &rosenbrock{b: b, h: h}
-	for _, t := range []*kernels.Tensor{&r.u, &r.v, &r.u2, &r.r1, &r.r2, &r.gu, &r.gv} {
-		*t, _ = b.Alloc(h)
+	for _, x := range []*kernels.Tensor{&r.u, &r.v, &r.u2, &r.r1, &r.r2, &r.gu, &r.gv} {
+		*x = kerneltest.Upload(t, b, make([]float32, h))
 	}
-	r.e0, _ = b.Alloc(2)
-	r.e1, _ = b.Alloc(2)
-	r.loss2, _ = b.Alloc(2)
-	b.Write(r.e0, []float32{1, 0})
-	b.Write(r.e1, []float32{0, 1})
+	r.e0 = kerneltest.Upload(t, b, []float32{1, 0})
+	r.e1 = kerneltest.Upload(t, b, []float32{0, 1})
+	r.loss2 = kerneltest.Upload(t, b, make([]float32, 2))
 	return r
 }
 
@@ -93,12 +92,6 @@ func (r *rosenbrock) f(x, dx kernels.Tensor) (float64, error) {
 	return 100*float64(l[0]) + float64(l[1]), nil
 }
 
-func readAll(b kernels.Backend, x kernels.Tensor) []float32 {
-	v := make([]float32, x.Len())
-	b.Read(v, x)
-	return v
-}
-
 func run(t *testing.T, o Optimizer, x kernels.Tensor, f Objective, iters int) (float64, int, string) {
 	t.Helper()
 	loss, err := o.Start(x, f)
@@ -124,7 +117,7 @@ func run(t *testing.T, o Optimizer, x kernels.Tensor, f Objective, iters int) (f
 }
 
 func TestLBFGSQuadratic(t *testing.T) {
-	b := kernels.Naive{}
+	b := kernels.Checked(naive.Backend{})
 	const n = 20
 	a, c, x0 := make([]float32, n), make([]float32, n), make([]float32, n)
 	for i := range a {
@@ -132,16 +125,15 @@ func TestLBFGSQuadratic(t *testing.T) {
 		c[i] = float32(i%5) - 2
 		x0[i] = 3
 	}
-	q := newQuadratic(b, a, c)
-	x, _ := b.Alloc(n)
-	b.Write(x, x0)
+	q := newQuadratic(t, b, a, c)
+	x := kerneltest.Upload(t, b, x0)
 	o, err := NewLBFGS(b, n, LBFGSOptions{History: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer o.Free()
 	loss, iters, reason := run(t, o, x, q.f, 300)
-	got := readAll(b, x)
+	got := kerneltest.Download(t, b, x)
 	for i := range got {
 		if math.Abs(float64(got[i]-c[i])) > 1e-3 {
 			t.Fatalf("x[%d] = %g, want %g (loss %g after %d iterations)", i, got[i], c[i], loss, iters)
@@ -160,15 +152,14 @@ func TestLBFGSQuadratic(t *testing.T) {
 }
 
 func TestLBFGSRosenbrock(t *testing.T) {
-	b := kernels.Naive{}
+	b := kernels.Checked(naive.Backend{})
 	const h = 3
-	r := newRosenbrock(b, h)
-	x, _ := b.Alloc(2 * h)
-	b.Write(x, []float32{-1.2, -1.2, 0.5, 1, 1, -0.5}) // u = (−1.2, −1.2, 0.5), v = (1, 1, −0.5)
+	r := newRosenbrock(t, b, h)
+	x := kerneltest.Upload(t, b, []float32{-1.2, -1.2, 0.5, 1, 1, -0.5}) // u = (−1.2, −1.2, 0.5), v = (1, 1, −0.5)
 	o, _ := NewLBFGS(b, 2*h, LBFGSOptions{History: 8, FirstStep: 0.1})
 	defer o.Free()
 	loss, iters, reason := run(t, o, x, r.f, 500)
-	for i, v := range readAll(b, x) {
+	for i, v := range kerneltest.Download(t, b, x) {
 		if math.Abs(float64(v)-1) > 1e-2 {
 			t.Fatalf("x[%d] = %g, want 1 (loss %g after %d iterations, %q)", i, v, loss, iters, reason)
 		}
@@ -182,9 +173,9 @@ func TestLBFGSRosenbrock(t *testing.T) {
 // TestLBFGSSurvivesNaN: the objective is NaN outside |x| < 5; a first step
 // far too long must be shrunk instead of accepted.
 func TestLBFGSSurvivesNaN(t *testing.T) {
-	b := kernels.Naive{}
+	b := kernels.Checked(naive.Backend{})
 	const n = 4
-	q := newQuadratic(b, []float32{1, 2, 3, 4}, []float32{1, -1, 2, -2})
+	q := newQuadratic(t, b, []float32{1, 2, 3, 4}, []float32{1, -1, 2, -2})
 	guarded := func(x, dx kernels.Tensor) (float64, error) {
 		l, err := q.f(x, dx)
 		for _, v := range q.last {
@@ -194,7 +185,7 @@ func TestLBFGSSurvivesNaN(t *testing.T) {
 		}
 		return l, err
 	}
-	x, _ := b.Alloc(n)
+	x := kerneltest.Upload(t, b, make([]float32, n))
 	o, _ := NewLBFGS(b, n, LBFGSOptions{FirstStep: 1e3})
 	defer o.Free()
 	loss, _, _ := run(t, o, x, guarded, 100)
@@ -204,22 +195,22 @@ func TestLBFGSSurvivesNaN(t *testing.T) {
 }
 
 func TestAdamQuadratic(t *testing.T) {
-	b := kernels.Naive{}
+	b := kernels.Checked(naive.Backend{})
 	const n = 10
 	a, c := make([]float32, n), make([]float32, n)
 	for i := range a {
 		a[i] = float32(1 + i*i) // condition number 82
 		c[i] = float32(i) - 4.5
 	}
-	q := newQuadratic(b, a, c)
-	x, _ := b.Alloc(n)
+	q := newQuadratic(t, b, a, c)
+	x := kerneltest.Upload(t, b, make([]float32, n))
 	o, err := NewAdam(b, n, AdamOptions{LR: 0.05})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer o.Free()
 	loss, _, _ := run(t, o, x, q.f, 3000)
-	for i, v := range readAll(b, x) {
+	for i, v := range kerneltest.Download(t, b, x) {
 		if math.Abs(float64(v-c[i])) > 1e-2 {
 			t.Fatalf("x[%d] = %g, want %g (loss %g)", i, v, c[i], loss)
 		}
@@ -227,14 +218,13 @@ func TestAdamQuadratic(t *testing.T) {
 }
 
 func TestAdamRosenbrock(t *testing.T) {
-	b := kernels.Naive{}
-	r := newRosenbrock(b, 1)
-	x, _ := b.Alloc(2)
-	b.Write(x, []float32{-1.2, 1})
+	b := kernels.Checked(naive.Backend{})
+	r := newRosenbrock(t, b, 1)
+	x := kerneltest.Upload(t, b, []float32{-1.2, 1})
 	o, _ := NewAdam(b, 2, AdamOptions{LR: 0.02})
 	defer o.Free()
 	loss, _, _ := run(t, o, x, r.f, 6000)
-	got := readAll(b, x)
+	got := kerneltest.Download(t, b, x)
 	if math.Abs(float64(got[0])-1) > 0.05 || math.Abs(float64(got[1])-1) > 0.1 {
 		t.Fatalf("x = %v, want (1, 1) (loss %g)", got, loss)
 	}
@@ -242,13 +232,13 @@ func TestAdamRosenbrock(t *testing.T) {
 
 // TestAdamFirstStep: bias correction makes the first step exactly lr·sign(g).
 func TestAdamFirstStep(t *testing.T) {
-	b := kernels.Naive{}
-	q := newQuadratic(b, []float32{1, 100}, []float32{5, -5})
-	x, _ := b.Alloc(2)
+	b := kernels.Checked(naive.Backend{})
+	q := newQuadratic(t, b, []float32{1, 100}, []float32{5, -5})
+	x := kerneltest.Upload(t, b, make([]float32, 2))
 	o, _ := NewAdam(b, 2, AdamOptions{LR: 0.5})
 	o.Start(x, q.f)
 	o.Step(x, q.f)
-	got := readAll(b, x)
+	got := kerneltest.Download(t, b, x)
 	if math.Abs(float64(got[0])-0.5) > 1e-5 || math.Abs(float64(got[1])+0.5) > 1e-5 {
 		t.Fatalf("after one step x = %v, want (0.5, −0.5)", got)
 	}

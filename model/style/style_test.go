@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/kernels/kerneltest"
+	"github.com/crema-app/crema/kernels/naive"
 )
 
 // randomActs returns c×n post-ReLU-like activations: positive with some
@@ -26,71 +28,47 @@ func randomActs(rng *rand.Rand, c, n int) []float32 {
 	return a
 }
 
-func upload(t *testing.T, b kernels.Backend, v []float32) kernels.Tensor {
-	t.Helper()
-	x, err := b.Alloc(len(v))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Write(x, v)
-	return x
-}
+// naiveBackend is the oracle, shape-checked.
+func naiveBackend() kernels.Backend { return kernels.Checked(naive.Backend{}) }
 
 // lossFunc evaluates a loss at host activations a, returning J and ∂J/∂A
 // (times weight, accumulated onto a zero dA).
 type lossFunc func(a []float32, weight float32) (float64, []float32)
 
 func makeLoss(t *testing.T, b kernels.Backend, fwd func(loss kernels.Tensor, slot int, da, a kernels.Tensor, w float32), before func()) lossFunc {
-	loss, _ := b.Alloc(3)
+	loss := kerneltest.Upload(t, b, make([]float32, 3)) // [3]: the loss in slot 1
 	return func(a []float32, weight float32) (float64, []float32) {
 		if before != nil {
 			before()
 		}
-		at := upload(t, b, a)
-		da, _ := b.Alloc(len(a))
+		at := kerneltest.Upload(t, b, a)
+		da := kerneltest.Upload(t, b, make([]float32, len(a)))
 		fwd(loss, 1, da, at, weight)
 		var j [1]float32
 		if err := b.ReadAt(j[:], loss, 1); err != nil {
 			t.Fatal(err)
 		}
-		g := make([]float32, len(a))
-		if err := b.Read(g, da); err != nil {
-			t.Fatal(err)
-		}
+		g := kerneltest.Download(t, b, da)
+		b.Free(at)
+		b.Free(da)
 		return float64(j[0]), g
 	}
 }
 
-// checkGradient compares the analytic gradient with central differences
-// f(a+h) − f(a−h) / 2h in every coordinate.
+// checkGradient compares the analytic gradient with central differences in
+// every coordinate (kerneltest.CheckGradient, step 1e-2: the activations are
+// O(1)), and checks that the weight scales the gradient, not the loss.
 func checkGradient(t *testing.T, name string, f lossFunc, a []float32) {
 	t.Helper()
 	j0, g := f(a, 1)
 	if !(j0 > 0) {
 		t.Fatalf("%s: loss %g, want > 0 away from the target", name, j0)
 	}
-	// Relative step: the activations are O(1).
-	const h = 1e-2
-	var maxG, maxErr float64
-	worst := -1
-	for i := range a {
-		x := a[i]
-		a[i] = x + h
-		jp, _ := f(a, 0)
-		a[i] = x - h
-		jm, _ := f(a, 0)
-		a[i] = x
-		fd := (jp - jm) / (2 * h)
-		maxG = math.Max(maxG, math.Abs(fd))
-		if e := math.Abs(fd - float64(g[i])); e > maxErr {
-			maxErr, worst = e, i
-		}
-	}
-	if maxG == 0 {
-		t.Fatalf("%s: finite-difference gradient is zero everywhere", name)
-	}
-	if maxErr > 2e-2*maxG {
-		t.Errorf("%s: gradient error %.3g at %d (analytic %g), max |∂J/∂A| %.3g", name, maxErr, worst, g[worst], maxG)
+	unweighted := func(x []float32) float64 { j, _ := f(x, 0); return j }
+	kerneltest.CheckGradient(t, unweighted, a, g, kerneltest.GradCheck{Step: 1e-2, Tol: 2e-2})
+	var maxG float64
+	for _, v := range g {
+		maxG = math.Max(maxG, math.Abs(float64(v)))
 	}
 	// The weight scales the gradient, not the reported loss.
 	j3, g3 := f(a, 3)
@@ -105,12 +83,12 @@ func checkGradient(t *testing.T, name string, f lossFunc, a []float32) {
 }
 
 func TestContentGradientAndValue(t *testing.T) {
-	b := kernels.Naive{}
+	b := naiveBackend()
 	rng := rand.New(rand.NewPCG(1, 2))
 	const c, n = 3, 10
 	target := randomActs(rng, c, n)
 	a := randomActs(rng, c, n)
-	l, err := NewContent(b, upload(t, b, target), c, n)
+	l, err := NewContent(b, kerneltest.Upload(t, b, target), c, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +110,7 @@ func TestContentGradientAndValue(t *testing.T) {
 // TestGramValue checks the Gram loss against the formula written out
 // with loops (same size style and generated image, so it is exactly Gatys').
 func TestGramValue(t *testing.T) {
-	b := kernels.Naive{}
+	b := naiveBackend()
 	rng := rand.New(rand.NewPCG(3, 4))
 	const c, n = 4, 9
 	s := randomActs(rng, c, n)
@@ -142,7 +120,7 @@ func TestGramValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Free()
-	if err := l.AddTarget(upload(t, b, s), n, 1); err != nil {
+	if err := l.AddTarget(kerneltest.Upload(t, b, s), n, 1); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Finish(); err != nil {
@@ -169,7 +147,7 @@ func TestGramValue(t *testing.T) {
 // TestStyleGradients checks every statistic and cost by finite differences,
 // with two style images of other sizes blended 0.7/0.3.
 func TestStyleGradients(t *testing.T) {
-	b := kernels.Naive{}
+	b := naiveBackend()
 	cases := []Spec{
 		{Stat: Gram, Cost: MSE},
 		{Stat: Cov, Cost: MSE},
@@ -190,7 +168,7 @@ func TestStyleGradients(t *testing.T) {
 				m int
 				w float64
 			}{{7, 0.7}, {16, 0.3}} {
-				if err := l.AddTarget(upload(t, b, randomActs(rng, c, st.m)), st.m, st.w); err != nil {
+				if err := l.AddTarget(kerneltest.Upload(t, b, randomActs(rng, c, st.m)), st.m, st.w); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -213,7 +191,7 @@ func TestStyleGradients(t *testing.T) {
 // TestStyleZeroAtTarget: the loss vanishes when the generated activations
 // are the style's own (same size, one style).
 func TestStyleZeroAtTarget(t *testing.T) {
-	b := kernels.Naive{}
+	b := naiveBackend()
 	rng := rand.New(rand.NewPCG(7, 8))
 	const c, n = 3, 8
 	s := randomActs(rng, c, n)
@@ -222,7 +200,7 @@ func TestStyleZeroAtTarget(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := l.AddTarget(upload(t, b, s), n, 2); err != nil {
+		if err := l.AddTarget(kerneltest.Upload(t, b, s), n, 2); err != nil {
 			t.Fatal(err)
 		}
 		if err := l.Finish(); err != nil {
@@ -240,7 +218,7 @@ func TestStyleZeroAtTarget(t *testing.T) {
 // relative error, so scaling the generated activations' deviation the same
 // way gives losses of the same order for every statistic.
 func TestStatScaleMatchesGram(t *testing.T) {
-	b := kernels.Naive{}
+	b := naiveBackend()
 	rng := rand.New(rand.NewPCG(11, 12))
 	const c, n = 8, 64
 	s := randomActs(rng, c, n)
@@ -251,7 +229,7 @@ func TestStatScaleMatchesGram(t *testing.T) {
 	var gram float64
 	for _, spec := range []Spec{{Stat: Gram}, {Stat: Cov}, {Stat: MeanStd}, {Stat: MMD}} {
 		l, _ := NewLayer(b, spec, c, n)
-		if err := l.AddTarget(upload(t, b, s), n, 1); err != nil {
+		if err := l.AddTarget(kerneltest.Upload(t, b, s), n, 1); err != nil {
 			t.Fatal(err)
 		}
 		l.Finish()
@@ -281,11 +259,12 @@ func TestSpecErrors(t *testing.T) {
 			t.Errorf("%+v: error %v, want %q", c.spec, err, c.want)
 		}
 	}
-	if _, err := NewLayer(kernels.Naive{}, Spec{}, 2, 2); err != nil {
+	b := naiveBackend()
+	if _, err := NewLayer(b, Spec{}, 2, 2); err != nil {
 		t.Fatal(err)
 	}
-	l, _ := NewLayer(kernels.Naive{}, Spec{}, 2, 2)
-	x, _ := kernels.Naive{}.Alloc(6)
+	l, _ := NewLayer(b, Spec{}, 2, 2)
+	x := kerneltest.Upload(t, b, make([]float32, 6))
 	if err := l.AddTarget(x, 4, 1); err == nil || !strings.Contains(err.Error(), "want 2×4") {
 		t.Errorf("wrong-size target: %v", err)
 	}

@@ -52,7 +52,7 @@ func Run(ctx context.Context, b kernels.Backend, net *model.Net, job Job, hooks 
 	if s.StyleWeight > 0 {
 		for _, l := range all {
 			if l.Weight > 0 {
-				layers = append(layers, LayerWeight{Layer: canonical(l.Layer), Weight: l.Weight})
+				layers = append(layers, LayerWeight{Layer: model.Canonical(l.Layer), Weight: l.Weight})
 			}
 		}
 	}

@@ -3,7 +3,6 @@ package transfer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"image"
 	"image/color"
 	"math"
@@ -11,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/kernels/cpu"
+	"github.com/crema-app/crema/kernels/kerneltest"
+	"github.com/crema-app/crema/kernels/naive"
 	"github.com/crema-app/crema/model"
 )
 
@@ -49,7 +51,7 @@ type recorder struct{ p []Progress }
 func (r *recorder) hook(p Progress) { r.p = append(r.p, p) }
 
 func TestRunLowersStyleLoss(t *testing.T) {
-	b := kernels.NewCPU(1)
+	b := kernels.Checked(cpu.New(1))
 	net := syntheticNet(t, b, "conv2_1")
 	for _, opt := range []string{"lbfgs", "adam"} {
 		s := smallSettings()
@@ -79,7 +81,7 @@ func TestRunLowersStyleLoss(t *testing.T) {
 }
 
 func TestRunEveryStatAndCost(t *testing.T) {
-	b := kernels.NewCPU(1)
+	b := kernels.Checked(cpu.New(1))
 	net := syntheticNet(t, b, "conv2_1")
 	for _, sc := range [][2]string{{"cov", "mse"}, {"meanstd", "mse"}, {"mmd", "mse"}, {"gram", "swd"}} {
 		s := smallSettings()
@@ -104,7 +106,7 @@ func TestRunEveryStatAndCost(t *testing.T) {
 // TestRunReproducible: the same seed gives the same image, another seed
 // (random init, swd directions) another one.
 func TestRunReproducible(t *testing.T) {
-	b := kernels.NewCPU(1)
+	b := kernels.Checked(cpu.New(1))
 	net := syntheticNet(t, b, "conv1_2")
 	run := func(seed int64) *image.RGBA {
 		s := smallSettings()
@@ -128,7 +130,7 @@ func TestRunReproducible(t *testing.T) {
 }
 
 func TestRunCancelReturnsImage(t *testing.T) {
-	b := kernels.NewCPU(1)
+	b := kernels.Checked(cpu.New(1))
 	net := syntheticNet(t, b, "conv1_2")
 	ctx, cancel := context.WithCancel(context.Background())
 	s := smallSettings()
@@ -154,7 +156,7 @@ func TestRunCancelReturnsImage(t *testing.T) {
 // TestRunRollsBackOnDivergence: Adam with an absurd learning rate diverges;
 // the run must roll back, say so, and still return a finite image.
 func TestRunRollsBackOnDivergence(t *testing.T) {
-	b := kernels.NewCPU(1)
+	b := kernels.Checked(cpu.New(1))
 	net := syntheticNet(t, b, "conv1_2")
 	s := smallSettings()
 	s.ImageSize, s.Iterations = 12, 6
@@ -180,42 +182,15 @@ func TestRunRollsBackOnDivergence(t *testing.T) {
 	}
 }
 
-// lossyBackend is Naive until reads fail: after failAfter reads every Read
-// and ReadAt returns an error wrapping kernels.ErrDeviceLost.
-type lossyBackend struct {
-	kernels.Naive
-	reads, failAfter int
-}
-
-func (l *lossyBackend) lost() error {
-	l.reads++
-	if l.reads > l.failAfter {
-		return fmt.Errorf("webgpu: queue: %w", kernels.ErrDeviceLost)
-	}
-	return nil
-}
-func (l *lossyBackend) Read(dst []float32, src kernels.Tensor) error {
-	if err := l.lost(); err != nil {
-		return err
-	}
-	return l.Naive.Read(dst, src)
-}
-func (l *lossyBackend) ReadAt(dst []float32, src kernels.Tensor, off int) error {
-	if err := l.lost(); err != nil {
-		return err
-	}
-	return l.Naive.ReadAt(dst, src, off)
-}
-
 func TestRunFallsBackWhenDeviceLost(t *testing.T) {
-	lossy := &lossyBackend{failAfter: 20}
+	lossy := &kerneltest.Lossy{Backend: naive.Backend{}, FailAfter: 20}
 	net := syntheticNet(t, lossy, "conv1_2")
 	s := smallSettings()
 	s.ImageSize, s.Iterations = 12, 25
 	s.ContentLayers = []string{"conv1_2"}
 	s.StyleLayers = []LayerWeight{{"conv1_1", 1}}
 	s.Optimizer = "adam"
-	var cpu kernels.Backend = kernels.NewCPU(1)
+	var cpu kernels.Backend = kernels.Checked(cpu.New(1))
 	var notes []string
 	iters := map[int]bool{}
 	img, err := Run(context.Background(), lossy, net, Job{Content: testImage(12, 12, 1), Styles: []image.Image{testImage(12, 12, 2)}, Settings: s},
@@ -242,7 +217,7 @@ func TestRunFallsBackWhenDeviceLost(t *testing.T) {
 		t.Fatal("the run did not reach iteration 25 after the fallback")
 	}
 	// Without a fallback the error comes back.
-	lossy2 := &lossyBackend{failAfter: 20}
+	lossy2 := &kerneltest.Lossy{Backend: naive.Backend{}, FailAfter: 20}
 	net2 := syntheticNet(t, lossy2, "conv1_2")
 	if _, err := Run(context.Background(), lossy2, net2, Job{Content: testImage(12, 12, 1), Styles: []image.Image{testImage(12, 12, 2)}, Settings: s}, Hooks{}); !errors.Is(err, kernels.ErrDeviceLost) {
 		t.Fatalf("without a fallback: %v, want ErrDeviceLost", err)
@@ -252,7 +227,7 @@ func TestRunFallsBackWhenDeviceLost(t *testing.T) {
 // TestRunOriginalColors: the output keeps the content's chroma (I and Q of
 // YIQ) wherever it is not clipped.
 func TestRunOriginalColors(t *testing.T) {
-	b := kernels.NewCPU(1)
+	b := kernels.Checked(cpu.New(1))
 	net := syntheticNet(t, b, "conv1_2")
 	s := smallSettings()
 	s.ImageSize, s.Iterations = 12, 4
@@ -291,7 +266,7 @@ func TestRunOriginalColors(t *testing.T) {
 }
 
 func TestRunCoarseToFine(t *testing.T) {
-	b := kernels.NewCPU(1)
+	b := kernels.Checked(cpu.New(1))
 	net := syntheticNet(t, b, "conv1_2")
 	s := smallSettings()
 	s.ImageSize, s.Iterations = 32, 6
@@ -312,7 +287,7 @@ func TestRunCoarseToFine(t *testing.T) {
 }
 
 func TestRunJobErrors(t *testing.T) {
-	b := kernels.Naive{}
+	b := kernels.Checked(naive.Backend{})
 	net := syntheticNet(t, b, "conv1_2")
 	s := smallSettings()
 	s.ContentLayers = []string{"conv1_2"}
@@ -326,7 +301,7 @@ func TestRunJobErrors(t *testing.T) {
 		{Job{Content: img}, "transfer: no style image"},
 		{Job{Content: img, Styles: []image.Image{img}, Settings: func() Settings { s := s; s.StyleBlend = []float64{1, 2}; return s }()}, "transfer: 2 style_blend_weights for 1 style images"},
 		{Job{Content: img, Styles: []image.Image{img}, Settings: func() Settings { s := s; s.Init = "given"; return s }()}, "transfer: init is given but there is no init image"},
-		{Job{Content: img, Styles: []image.Image{img}, Settings: func() Settings { s := s; s.StyleLayers = []LayerWeight{{"conv2_1", 1}}; return s }()}, "transfer: style layer conv2_1 is not in the weights (they hold conv1_1 … conv1_2)"},
+		{Job{Content: img, Styles: []image.Image{img}, Settings: func() Settings { s := s; s.StyleLayers = []LayerWeight{{"conv2_1", 1}}; return s }()}, "transfer: style layer conv2_1 is not in the loaded weights (they hold conv1_1 … conv1_2)"},
 	} {
 		if c.job.Settings.ImageSize == 0 {
 			c.job.Settings = s

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/kernels/naive"
 )
 
 func TestParseLayers(t *testing.T) {
@@ -51,7 +52,7 @@ func TestPresets(t *testing.T) {
 			t.Fatalf("default layers %v, want even", even)
 		}
 	}
-	if _, err := Preset("middle"); err == nil || err.Error() != `transfer: unknown preset "middle" (want even, early, late)` {
+	if _, err := Preset("middle"); err == nil || err.Error() != `transfer: unknown preset "middle" (want even, early or late)` {
 		t.Fatalf("unknown preset: %v", err)
 	}
 }
@@ -88,7 +89,7 @@ func TestSettingsSet(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	b := kernels.Naive{}
+	b := kernels.Checked(naive.Backend{})
 	net := syntheticNet(t, b, "conv3_4")
 	if err := Defaults().Validate(nil); err != nil {
 		t.Fatalf("defaults without a net: %v", err)
@@ -104,8 +105,8 @@ func TestValidate(t *testing.T) {
 		s    Settings
 		want string
 	}{
-		{Defaults(), "transfer: style layer conv4_1 is not in the weights (they hold conv1_1 … conv3_4)"},
-		{mod(func(s *Settings) { s.ContentLayers = []string{"conv4_2"} }), "transfer: content layer conv4_2 is not in the weights (they hold conv1_1 … conv3_4)"},
+		{Defaults(), "transfer: style layer conv4_1 is not in the loaded weights (they hold conv1_1 … conv3_4)"},
+		{mod(func(s *Settings) { s.ContentLayers = []string{"conv4_2"} }), "transfer: content layer conv4_2 is not in the loaded weights (they hold conv1_1 … conv3_4)"},
 		{mod(func(s *Settings) { s.StyleLayers = []LayerWeight{{"conv6_1", 1}} }), `transfer: unknown style layer "conv6_1" (VGG-19 has conv1_1 … conv5_4, also called relu1_1 … relu5_4)`},
 		{mod(func(s *Settings) { s.StyleLayers = []LayerWeight{{"conv1_3", 1}} }), `transfer: unknown style layer "conv1_3" (VGG-19 has conv1_1 … conv5_4, also called relu1_1 … relu5_4)`},
 		{mod(func(s *Settings) { s.StyleLayers = []LayerWeight{{"conv1_1", 1}, {"relu1_1", 1}} }), "transfer: style layer conv1_1 is listed twice"},
@@ -113,16 +114,16 @@ func TestValidate(t *testing.T) {
 		{mod(func(s *Settings) { s.StyleLayers = []LayerWeight{{"conv1_1", 0}} }), "transfer: style_weight is 40 but every style layer has weight 0"},
 		{mod(func(s *Settings) { s.ContentWeight, s.StyleWeight = 0, 0 }), "transfer: content_weight, style_weight and tv_weight are all 0: nothing to optimise"},
 		{mod(func(s *Settings) { s.StyleStat, s.StyleCost = "cov", "swd" }), "transfer: style_cost swd compares whole feature distributions and takes no style_stat (got cov; leave it gram)"},
-		{mod(func(s *Settings) { s.StyleStat = "hist" }), `transfer: unknown style_stat "hist" (want gram, cov, meanstd, mmd)`},
+		{mod(func(s *Settings) { s.StyleStat = "hist" }), `transfer: unknown style_stat "hist" (want gram, cov, meanstd or mmd)`},
 		{mod(func(s *Settings) { s.Optimizer = "sgd" }), `transfer: unknown optimizer "sgd" (want lbfgs or adam)`},
-		{mod(func(s *Settings) { s.Optimizer, s.LearningRate = "adam", -1 }), "transfer: learning_rate -1 must be positive"},
+		{mod(func(s *Settings) { s.Optimizer, s.LearningRate = "adam", -1 }), "transfer: learning_rate -1 is out of range (above 0)"},
 		{mod(func(s *Settings) { s.Pooling = "min" }), `transfer: unknown pooling "min" (want max or avg)`},
 		{mod(func(s *Settings) { s.Init = "noise" }), `transfer: unknown init "noise" (want image, random or given)`},
 		{mod(func(s *Settings) { s.ImageSize = 5000 }), "transfer: image_size 5000 is out of range (8 to 4096)"},
 		{mod(func(s *Settings) { s.StyleScale = -1 }), "transfer: style_scale -1 is out of range (above 0, at most 8)"},
-		{mod(func(s *Settings) { s.Preset = "middle" }), `transfer: unknown preset "middle" (want even, early, late)`},
+		{mod(func(s *Settings) { s.Preset = "middle" }), `transfer: unknown preset "middle" (want even, early or late)`},
 		{mod(func(s *Settings) { s.CoarseToFine, s.ImageSize = true, 12 }), "transfer: coarse_to_fine needs image_size ≥ 16 (got 12)"},
-		{mod(func(s *Settings) { s.StyleBlend = []float64{1, 0} }), "transfer: style_blend_weights[1] = 0 must be positive"},
+		{mod(func(s *Settings) { s.StyleBlend = []float64{1, 0} }), "transfer: style_blend_weights[1] 0 is out of range (above 0)"},
 	} {
 		err := c.s.Validate(net)
 		if err == nil || err.Error() != c.want {

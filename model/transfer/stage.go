@@ -61,18 +61,18 @@ func newStage(b kernels.Backend, net *model.Net, s Settings, layers []LayerWeigh
 		}
 	}()
 	pool := kernels.MaxPool
-	if s.Pooling == "avg" {
+	if s.Pooling == kernels.AvgPool.String() {
 		pool = kernels.AvgPool
 	}
 	var names []string
 	if s.ContentWeight > 0 {
 		for _, l := range s.ContentLayers {
-			st.cnames = append(st.cnames, canonical(l))
+			st.cnames = append(st.cnames, model.Canonical(l))
 		}
 	}
 	names = append(names, st.cnames...)
 	for _, l := range layers {
-		names = append(names, canonical(l.Layer))
+		names = append(names, model.Canonical(l.Layer))
 	}
 	if len(names) == 0 {
 		names = []string{"conv1_1"} // tv only: a pass still needs a layer
@@ -124,7 +124,7 @@ func newStage(b kernels.Backend, net *model.Net, s Settings, layers []LayerWeigh
 	if len(layers) > 0 {
 		var lnames []string
 		for i, l := range layers {
-			name := canonical(l.Layer)
+			name := model.Canonical(l.Layer)
 			lnames = append(lnames, name)
 			_, sh, err := st.pass.Feature(name)
 			if err != nil {
@@ -179,7 +179,7 @@ func newStage(b kernels.Backend, net *model.Net, s Settings, layers []LayerWeigh
 
 	unit := pixelUnit(net)
 	switch s.Optimizer {
-	case "adam":
+	case optim.NameAdam:
 		st.lr = s.LearningRate * unit
 		st.opt, err = optim.NewAdam(b, n, optim.AdamOptions{LR: st.lr})
 	default:
@@ -220,7 +220,7 @@ func (st *stage) eval(x, dx kernels.Tensor) (float64, error) {
 		slot++
 	}
 	for i, l := range st.layers {
-		name := canonical(l.Layer)
+		name := model.Canonical(l.Layer)
 		feat, _, _ := st.pass.Feature(name)
 		st.styles[i].Forward(st.losses, slot, st.grads[name], feat, float32(s.StyleWeight*l.Weight))
 		slot++
@@ -250,7 +250,7 @@ func (st *stage) record() float64 {
 	sty := make(map[string]float64, len(st.layers))
 	for _, l := range st.layers {
 		v := float64(st.host[slot])
-		sty[canonical(l.Layer)] = v
+		sty[model.Canonical(l.Layer)] = v
 		total += s.StyleWeight * l.Weight * v
 		slot++
 	}

@@ -1,15 +1,19 @@
 // Package transfer is Gatys et al.'s style transfer as an optimisation over
-// the image: settings, the loop that runs an optimiser on the VGG-19 losses,
-// progress reports and previews. The CLI (tools/crema) and the browser worker
-// (wasm/) are both thin shells around Run.
+// the image: the settings, the loop that runs an optimiser on the VGG-19
+// losses, progress reports and previews. Shells run it through
+// model/session, which owns the backend and the weights.
 //
-// Beside Run: Defaults, Settings.Validate (one-line errors naming unknown
-// layers, layers absent from the weights and contradictory settings),
-// Settings.Set (settings by their JSON names, as the CLI and the page's URL
-// spell them), the style-layer presets (Preset, PresetNames), ParseLayers
-// for "conv1_1:0.8,conv2_1:0.2", and plain-Go image helpers (DecodeImage,
-// LoadImage, Resize, FitSize). The losses are in model/style, the
-// optimisers in model/optim.
+// It owns the settings: Schema (schema.go) is the one definition of every
+// setting — its name (the CLI flag, JSON field and URL parameter alike),
+// kind, CLI and page defaults, limits, choices and help — from which Set,
+// Get, Values, SetValues, Defaults, PageDefaults and the range checks of
+// Validate are derived, and which the CLI's flags and the page's controls
+// are built from. Validate adds the checks across settings and against the
+// loaded weights; Run calls it. Beside them: the style-layer presets
+// (Preset, PresetNames), ParseLayers for "conv1_1:0.8,conv2_1:0.2", the
+// page's layers (PageStyleLayers, PageDeepest), and plain-Go image helpers
+// (DecodeImage, LoadImage, Resize, FitSize). The losses are in model/style,
+// the optimisers in model/optim, layer names in model.
 package transfer
 
 import (

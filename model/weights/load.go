@@ -96,6 +96,9 @@ func (w *Weights) Conv(layer string) (weight, bias []float32, err error) {
 	return w.tensors[layer+".weight"].data, w.tensors[layer+".bias"].data, nil
 }
 
+// Info is the manifest's source and licence text.
+func (w *Weights) Info() (source, license string) { return w.Manifest.Source, w.Manifest.License }
+
 // Preprocess is the input preprocessing the weights expect.
 func (w *Weights) Preprocess() Preprocess { return w.Manifest.Preprocess }
 

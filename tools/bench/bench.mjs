@@ -4,7 +4,7 @@
 // the Markdown table into BENCHMARKS.md.
 //
 //   node tools/bench/bench.mjs [--sizes 64,128] [--rounds 3] [--iters 1]
-//       [--warmup 1] [--pooling avg|max] [--mode auto|run|glue]
+//       [--warmup 1] [--pooling avg|max]
 //       [--no-profile] [--only crema,tfjs] [--out BENCHMARKS.md] [--no-write]
 //
 // Everything is served from 127.0.0.1 (tfjs' dist files from node_modules,
@@ -28,7 +28,6 @@ const cfg = parseArgs(process.argv.slice(2), {
   iters: 1,
   warmup: 1,
   pooling: "avg",
-  mode: "auto",
   profile: true,
   only: "",
   out: join(ROOT, "BENCHMARKS.md"),
@@ -89,13 +88,12 @@ const origin = `http://127.0.0.1:${server.address().port}`;
 // render writes the section for res (partial: sizes done so far).
 function render(res, final) {
   const impl = res.impls;
-  const crema = impl["crema CPU (Go wasm)"] || impl["crema WebGPU"] || {};
   const lines = [
     `Browser: Chromium ${browser.version()} headless; WebGPU adapter: ${res.adapter} (flags: ${FLAGS.slice(0, 5).join(" ")} …)`,
     `TensorFlow.js ${(impl["tfjs wasm"] || impl["tfjs webgpu"] || {}).version || "?"}` +
       (impl["tfjs wasm"] && !impl["tfjs wasm"].error ? `; wasm backend SIMD ${impl["tfjs wasm"].simd ? "on" : "off"}, threads ${impl["tfjs wasm"].threads ? "on" : "off (page not cross-origin isolated, as on a plain static host)"}` : "") +
       (impl["tfjs webgpu"] && !impl["tfjs webgpu"].error ? `; webgpu timestamp queries ${impl["tfjs webgpu"].timestamp_query ? "on" : "off"}` : ""),
-    `crema: ${crema.mode || "?"}${crema.note ? " — " + crema.note : ""}; CPU backend ${impl["crema CPU (Go wasm)"]?.describe || "?"}; WebGPU backend ${impl["crema WebGPU"]?.describe || impl["crema WebGPU"]?.error || "?"}`,
+    `crema: transfer.Run through model/session; CPU backend ${impl["crema CPU (Go wasm)"]?.describe || "?"}; WebGPU backend ${impl["crema WebGPU"]?.describe || impl["crema WebGPU"]?.error || "?"}`,
     `Backend start-up (not in the figures): ` + Object.entries(impl).map(([n, i]) => `${n} ${i.init_ms != null ? i.init_ms.toFixed(0) + " ms" : "n/a"}`).join(", "),
   ];
   const md = markdown(res, {
@@ -143,7 +141,7 @@ try {
   console.log(`bench: sizes ${cfg.sizes.join(", ")}; ${cfg.warmup} warm-up + ${cfg.rounds} rounds × ${cfg.iters} iteration(s); ${cfg.pooling} pooling`);
   const res = await page.evaluate((c) => window.bench(c), {
     sizes: cfg.sizes, rounds: cfg.rounds, iters: cfg.iters, warmup: cfg.warmup, pooling: cfg.pooling,
-    mode: cfg.mode, profile: cfg.profile, only: cfg.only,
+    profile: cfg.profile, only: cfg.only,
   });
   console.log(`bench: done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   render(res, true);

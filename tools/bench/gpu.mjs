@@ -36,7 +36,6 @@ const cfg = parseArgs(process.argv.slice(2), {
   iters: 3,
   warmup: 1,
   pooling: "avg",
-  mode: "auto",
   profile: true,
   only: "",
   out: join(ROOT, "BENCHMARKS.md"),
@@ -97,7 +96,7 @@ const lines = [
   `Runtime: node ${process.version} with npm webgpu (Dawn) ${JSON.parse(readFileSync(join(ROOT, "node_modules", "webgpu", "package.json"), "utf8")).version}; ` +
     `WebGPU adapter: ${adapterName}${gpuName ? "; nvidia-smi: " + gpuName : ""}`,
   `TensorFlow.js ${impl["tfjs webgpu"]?.version || "?"}; webgpu timestamp queries ${impl["tfjs webgpu"]?.timestamp_query ? "on" : "off"}`,
-  `crema: ${impl["crema WebGPU"]?.mode || "?"}${impl["crema WebGPU"]?.note ? " — " + impl["crema WebGPU"].note : ""}; WebGPU backend ${impl["crema WebGPU"]?.describe || impl["crema WebGPU"]?.error || "?"}`,
+  `crema: transfer.Run through model/session; WebGPU backend ${impl["crema WebGPU"]?.describe || impl["crema WebGPU"]?.error || "?"}`,
   `Backend start-up (not in the figures): ` + Object.entries(impl).map(([n, i]) => `${n} ${i.init_ms != null ? i.init_ms.toFixed(0) + " ms" : "n/a"}`).join(", "),
 ];
 const md = markdown(res, {

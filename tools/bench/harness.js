@@ -48,7 +48,6 @@ export async function runSuite(impls, cfg, log = console.log, onSize = null) {
         const s = out.sizes[size][impl.name];
         s.first_preview_ms = r.first_preview_ms;
         s.warmup_ms = r.iter_ms;
-        if (r.mode) s.mode = r.mode;
         if (r.note) s.note = r.note;
         log(`bench: ${size}² warm-up ${impl.name}: first preview ${r.first_preview_ms.toFixed(0)} ms, ` +
           `iterations ${r.iter_ms.map((x) => x.toFixed(0)).join(", ")} ms (${((performance.now() - t) / 1000).toFixed(1)} s)`);
@@ -103,13 +102,13 @@ export async function runSuite(impls, cfg, log = console.log, onSize = null) {
 // cremaImpl wraps the Go wasm's cremaBench for backend "cpu" or "webgpu".
 export function cremaImpl(name, backend, cfg) {
   const call = async (req) => JSON.parse(await globalThis.cremaBench(JSON.stringify(req)));
-  const base = { backend, pooling: cfg.pooling, mode: cfg.mode || "auto", seed: 1 };
+  const base = { backend, pooling: cfg.pooling, seed: 1 };
   return {
     name,
     async init() {
       // Open the backend with a tiny job so that init_ms is the backend's own.
       const r = await call({ ...base, size: 32, iterations: 1 });
-      return { init_ms: r.init_ms, describe: r.result.describe, mode: r.result.mode, note: r.result.note };
+      return { init_ms: r.init_ms, describe: r.result.describe };
     },
     async run(size, o) {
       const r = await call({ ...base, size, iterations: o.iterations, preview: o.preview });

@@ -2,10 +2,11 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/crema-app/crema/tools/internal/shared"
 
 	"github.com/crema-app/crema/model/weights"
 )
@@ -20,10 +21,7 @@ func TestRunUsage(t *testing.T) {
 
 // The CLI converts the real Keras weights in ../shared to float16.
 func TestRunSharedF16(t *testing.T) {
-	src := filepath.Join("..", "..", "..", "shared", "weights", "vgg19-keras-conv1-3")
-	if _, err := os.Stat(filepath.Join(src, "model.json")); err != nil {
-		t.Skipf("real weights not available (%v): this test needs ../shared/weights/vgg19-keras-conv1-3 beside the repository", err)
-	}
+	src := shared.Require(t, shared.Weights(), "the real VGG-19 weights")
 	out := t.TempDir()
 	var log bytes.Buffer
 	if err := run([]string{"-o", out, "-f16", "-source", "test source", src}, &log); err != nil {

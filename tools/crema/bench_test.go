@@ -6,8 +6,10 @@ import (
 	"image"
 	"testing"
 
-	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/tools/internal/shared"
+
 	"github.com/crema-app/crema/model"
+	"github.com/crema-app/crema/model/session"
 	"github.com/crema-app/crema/model/transfer"
 	"github.com/crema-app/crema/model/weights"
 )
@@ -28,6 +30,11 @@ func (m mixedWeights) Tensor(name string) ([]float32, []int, bool) {
 
 func (m mixedWeights) Preprocess() weights.Preprocess { return m.real.Preprocess() }
 
+func (m mixedWeights) Info() (source, license string) {
+	source, license = m.real.Info()
+	return source + ", then synthetic layers", license
+}
+
 // BenchmarkTransfer times transfer iterations with the default settings
 // (content conv4_2, the even preset to conv5_1, Gram/MSE) at 128² and 256²
 // for both optimisers, on the CPU backend. It reports s/iter measured
@@ -35,14 +42,16 @@ func (m mixedWeights) Preprocess() weights.Preprocess { return m.real.Preprocess
 // targets, the first evaluation) is excluded. Run with -benchtime 1x.
 func BenchmarkTransfer(b *testing.B) {
 	w := realWeights(b)
-	be := kernels.NewCPU(0)
-	net, err := model.New(be, mixedWeights{w, model.NewSynthetic(1, "")})
+	sess, err := session.New("cpu")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer net.Close()
+	if err := sess.Load(mixedWeights{w, model.NewSynthetic(1, "")}); err != nil {
+		b.Fatal(err)
+	}
+	defer sess.Close()
 	load := func(name string) image.Image {
-		img, _, err := transfer.LoadImage(shared(b, "samples", name))
+		img, _, err := transfer.LoadImage(shared.Require(b, shared.Sample(name), "the sample images"))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -58,7 +67,7 @@ func BenchmarkTransfer(b *testing.B) {
 				var perIter float64
 				for i := 0; i < b.N; i++ {
 					var t1, tn float64
-					_, err := transfer.Run(context.Background(), be, net, transfer.Job{Content: content, Styles: []image.Image{style}, Settings: s},
+					_, err := sess.Run(context.Background(), transfer.Job{Content: content, Styles: []image.Image{style}, Settings: s},
 						transfer.Hooks{Progress: func(p transfer.Progress) {
 							if p.Iter == 1 {
 								t1 = p.MS

@@ -104,9 +104,6 @@ func compareMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	var all []transfer.Settings
 	for _, v := range variants {
 		s, err := v.apply(base)
-		if err == nil {
-			err = s.Validate(nil)
-		}
 		if err != nil {
 			return fail(stderr, fmt.Errorf("%s: %s", strings.Join(v.caption(), ","), oneLine(err)))
 		}
@@ -119,13 +116,15 @@ func compareMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if len(job.Styles) == 0 {
 		return fail(stderr, errors.New("missing -style_image"))
 	}
-	b, net, err := openNet(*c.backend, *c.weights)
+	sess, err := openSession(*c.backend, *c.weights, stderr)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	defer net.Close()
+	defer sess.Close()
+	// Every variant is checked before the first runs, so that the last one
+	// cannot fail after minutes of work (Run checks its own again).
 	for i, s := range all {
-		if err := s.Validate(net); err != nil {
+		if err := s.Validate(sess.Net()); err != nil {
 			return fail(stderr, fmt.Errorf("%s: %s", strings.Join(variants[i].caption(), ","), oneLine(err)))
 		}
 	}
@@ -134,7 +133,7 @@ func compareMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "crema: compare %d/%d: %s\n", i+1, len(all), strings.Join(variants[i].caption(), ","))
 		bar := newProgressBar(stderr, s.Iterations, 0)
 		job.Settings = s
-		img, err := transfer.Run(ctx, b, net, job, transfer.Hooks{Progress: bar.update})
+		img, err := sess.Run(ctx, job, transfer.Hooks{Progress: bar.update})
 		bar.finish()
 		if err != nil {
 			return fail(stderr, fmt.Errorf("%s: %s", strings.Join(variants[i].caption(), ","), oneLine(err)))

@@ -6,38 +6,14 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/crema-app/crema/model/transfer"
 )
 
-// settingFlags are the flags that map one-to-one onto transfer.Settings.Set
-// keys, with their help text. Defaults come from transfer.Defaults.
-var settingFlags = []struct{ name, help string }{
-	{"image_size", "long side of the output image, pixels"},
-	{"num_iterations", "optimiser iterations"},
-	{"content_weight", "α, the content loss weight"},
-	{"style_weight", "β, the style loss weight"},
-	{"tv_weight", "γ, the total-variation weight"},
-	{"content_layers", "comma list of content layers"},
-	{"style_layers", "style layers with weights, e.g. conv1_1:0.8,conv2_1:0.2 (no weights: equal shares); excludes -preset"},
-	{"preset", "style-layer preset: even, early or late (used when -style_layers is not given)"},
-	{"style_stat", "style statistic: gram, cov, meanstd or mmd"},
-	{"style_cost", "style cost: mse or swd (sliced Wasserstein; takes no -style_stat)"},
-	{"style_blend_weights", "comma list of weights, one per style image (default equal)"},
-	{"style_scale", "style image size relative to -image_size"},
-	{"original_colors", "1 keeps the content's colours (luminance-only transfer)"},
-	{"init", "initial image: image (the content) or random; -init_image gives one"},
-	{"optimizer", "lbfgs or adam"},
-	{"learning_rate", "Adam's learning rate, in 0–255 pixel levels"},
-	{"lbfgs_num_correction", "L-BFGS history length"},
-	{"pooling", "max or avg"},
-	{"seed", "random seed (random init, swd directions); -1 picks one"},
-	{"coarse_to_fine", "1 runs half the iterations at half size first"},
-}
-
-// common holds the flags of both commands.
+// common holds the flags of both commands: one per transfer.Schema field
+// (its name, CLI default and help, with its limits or choices), and the
+// CLI's own (images, output, weights, backend).
 type common struct {
 	fs       *flag.FlagSet
 	values   map[string]*string
@@ -47,62 +23,30 @@ type common struct {
 	weights  *string
 	backend  *string
 	initImg  *string
-	printIt  *int
-	saveIt   *int
-	logFile  *string
 	settings transfer.Settings
 	explicit map[string]bool
 }
 
-func defaultText(d transfer.Settings, name string) string {
-	switch name {
-	case "image_size":
-		return strconv.Itoa(d.ImageSize)
-	case "num_iterations":
-		return strconv.Itoa(d.Iterations)
-	case "content_weight":
-		return fmtF(d.ContentWeight)
-	case "style_weight":
-		return fmtF(d.StyleWeight)
-	case "tv_weight":
-		return fmtF(d.TVWeight)
-	case "content_layers":
-		return strings.Join(d.ContentLayers, ",")
-	case "preset":
-		return d.Preset
-	case "style_stat":
-		return d.StyleStat
-	case "style_cost":
-		return d.StyleCost
-	case "style_scale":
-		return fmtF(d.StyleScale)
-	case "original_colors", "coarse_to_fine":
-		return "0"
-	case "init":
-		return d.Init
-	case "optimizer":
-		return d.Optimizer
-	case "learning_rate":
-		return fmtF(d.LearningRate)
-	case "lbfgs_num_correction":
-		return strconv.Itoa(d.LBFGSHistory)
-	case "pooling":
-		return d.Pooling
-	case "seed":
-		return strconv.FormatInt(d.Seed, 10)
+// usage is a field's help with its limits or choices.
+func usage(f *transfer.Field) string {
+	switch {
+	case f.Kind == transfer.Choice:
+		return fmt.Sprintf("%s (%s)", f.Help, strings.Join(f.Choices, ", "))
+	case f.Range() != "":
+		return fmt.Sprintf("%s (%s)", f.Help, f.Range())
 	}
-	return ""
+	return f.Help
 }
-
-func fmtF(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 // newCommon registers the shared flags on a new flag set.
 func newCommon(name string, stderr io.Writer, output string) *common {
 	c := &common{fs: flag.NewFlagSet(name, flag.ContinueOnError), values: map[string]*string{}}
 	c.fs.SetOutput(stderr)
-	d := transfer.Defaults()
-	for _, f := range settingFlags {
-		c.values[f.name] = c.fs.String(f.name, defaultText(d, f.name), f.help)
+	for i := range transfer.Schema {
+		f := &transfer.Schema[i]
+		if !f.PageOnly {
+			c.values[f.Name] = c.fs.String(f.Name, f.CLI, usage(f))
+		}
 	}
 	c.content = c.fs.String("content_image", "", "content image (PNG, JPEG or GIF)")
 	c.style = c.fs.String("style_image", "", "comma list of style images")
@@ -113,8 +57,9 @@ func newCommon(name string, stderr io.Writer, output string) *common {
 	return c
 }
 
-// parse parses args and builds the settings: Defaults, then every flag the
-// user gave, then the checks that need to know which flags were given.
+// parse parses args and builds the settings: Defaults, then every setting
+// flag the user gave (transfer.Settings.SetValues checks each against the
+// schema), then the checks of the CLI's own flags.
 func (c *common) parse(args []string) error {
 	if err := c.fs.Parse(args); err != nil {
 		return err
@@ -123,25 +68,23 @@ func (c *common) parse(args []string) error {
 		return fmt.Errorf("unexpected argument %q (flags start with -)", c.fs.Arg(0))
 	}
 	c.explicit = map[string]bool{}
-	c.fs.Visit(func(f *flag.Flag) { c.explicit[f.Name] = true })
-	if c.explicit["preset"] && c.explicit["style_layers"] {
-		return errors.New("give -style_layers or -preset, not both")
-	}
+	values := map[string]string{}
+	c.fs.Visit(func(f *flag.Flag) {
+		c.explicit[f.Name] = true
+		if _, ok := c.values[f.Name]; ok && !(f.Name == "seed" && f.Value.String() == "-1") {
+			values[f.Name] = f.Value.String()
+		}
+	})
 	if *c.initImg != "" && c.explicit["init"] && *c.values["init"] != "image" {
 		return fmt.Errorf("-init %s contradicts -init_image %s", *c.values["init"], *c.initImg)
 	}
 	s := transfer.Defaults()
-	for _, f := range settingFlags {
-		v := *c.values[f.name]
-		if f.name == "seed" && v == "-1" {
-			continue // chosen by the caller
+	if errs := s.SetValues(values); len(errs) > 0 {
+		msg := strings.TrimPrefix(errs[0].Message, "transfer: ")
+		if strings.HasPrefix(msg, errs[0].Name+":") {
+			msg = "-" + msg // "-image_size: "big" is not a whole number"
 		}
-		if !c.explicit[f.name] {
-			continue
-		}
-		if err := s.Set(f.name, v); err != nil {
-			return fmt.Errorf("-%s", strings.TrimPrefix(err.Error(), "transfer: "))
-		}
+		return errors.New(msg)
 	}
 	if *c.initImg != "" {
 		s.Init = "given"

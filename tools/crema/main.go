@@ -53,7 +53,7 @@ func fail(stderr io.Writer, err error) int {
 // the message onto one line.
 func oneLine(err error) string {
 	s := err.Error()
-	for _, p := range []string{"transfer: ", "weights: ", "model: ", "kernels: ", "style: ", "optim: "} {
+	for _, p := range []string{"transfer: ", "weights: ", "model: ", "session: ", "kernels: ", "backends: ", "cpu: ", "naive: ", "style: ", "optim: "} {
 		s = strings.TrimPrefix(s, p)
 	}
 	return strings.Join(strings.Fields(s), " ")

@@ -3,33 +3,24 @@ package main
 import (
 	"context"
 	"image"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/crema-app/crema/tools/internal/shared"
+
 	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/kernels/cpu"
 	"github.com/crema-app/crema/model"
 	"github.com/crema-app/crema/model/transfer"
 	"github.com/crema-app/crema/model/weights"
 	"github.com/crema-app/crema/tools/internal/convert"
 )
 
-// shared is ../shared relative to the repository root (this package is two
-// levels below it).
-func shared(t testing.TB, parts ...string) string {
-	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "shared"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("needs %s (the real VGG-19 weights and samples in ../shared): %v", p, err)
-	}
-	return p
-}
-
 // realWeights converts ../shared's Keras conv1_1 … conv3_4 weights into a
 // temp dir and loads them.
 func realWeights(t testing.TB) *weights.Weights {
 	t.Helper()
-	src := shared(t, "weights", "vgg19-keras-conv1-3")
+	src := shared.Require(t, shared.Weights(), "the real VGG-19 weights")
 	dir := t.TempDir()
 	if _, err := convert.Convert(src, dir, convert.Options{}); err != nil {
 		t.Fatal(err)
@@ -49,13 +40,13 @@ func realWeights(t testing.TB) *weights.Weights {
 func TestRealWeightsTransfer(t *testing.T) {
 	w := realWeights(t)
 	load := func(name string) image.Image {
-		img, _, err := transfer.LoadImage(shared(t, "samples", name))
+		img, _, err := transfer.LoadImage(shared.Require(t, shared.Sample(name), "the sample images"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return img
 	}
-	b := kernels.NewCPU(0)
+	b := kernels.Checked(cpu.New(0))
 	net, err := model.New(b, w)
 	if err != nil {
 		t.Fatal(err)

@@ -13,8 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crema-app/crema/kernels"
-	"github.com/crema-app/crema/model"
+	"github.com/crema-app/crema/model/session"
 	"github.com/crema-app/crema/model/transfer"
 	"github.com/crema-app/crema/model/weights"
 )
@@ -43,21 +42,15 @@ func transferMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *printIter < 0 || *saveIter < 0 {
 		return usageFail(stderr, errors.New("-print_iter and -save_iter must be ≥ 0"))
 	}
-	if err := s.Validate(nil); err != nil {
-		return fail(stderr, err)
-	}
 	job, err := loadJob(c, s, stderr)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	b, net, err := openNet(*c.backend, *c.weights)
+	sess, err := openSession(*c.backend, *c.weights, stderr)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	defer net.Close()
-	if err := s.Validate(net); err != nil {
-		return fail(stderr, err)
-	}
+	defer sess.Close()
 
 	var logw *json.Encoder
 	if *logPath != "" {
@@ -90,8 +83,8 @@ func transferMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	job.Settings = s
-	fmt.Fprintf(stderr, "crema: %s on %s, %d×%d content, %d style image(s)\n", s.Optimizer, b.Describe(), job.Content.Bounds().Dx(), job.Content.Bounds().Dy(), len(job.Styles))
-	img, runErr := transfer.Run(ctx, b, net, job, hooks)
+	fmt.Fprintf(stderr, "crema: %s on %s, %d×%d content, %d style image(s)\n", s.Optimizer, sess.Backend().Describe, job.Content.Bounds().Dx(), job.Content.Bounds().Dy(), len(job.Styles))
+	img, runErr := sess.Run(ctx, job, hooks)
 	bar.finish()
 	if logErr != nil {
 		fmt.Fprintln(stderr, "crema: -log: "+oneLine(logErr))
@@ -174,29 +167,30 @@ func loadJob(c *common, s transfer.Settings, stderr io.Writer) (transfer.Job, er
 	return job, nil
 }
 
-// openNet opens the backend and uploads the weights.
-func openNet(backend, path string) (kernels.Backend, *model.Net, error) {
+// openSession opens the backend, loads the weights and says which
+// weights they are.
+func openSession(backend, path string, stderr io.Writer) (*session.Session, error) {
 	switch backend {
 	case "cpu", "naive":
 	default:
-		return nil, nil, fmt.Errorf("-backend %q: natively crema has cpu and naive", backend)
-	}
-	b, _, err := kernels.Open(backend)
-	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("-backend %q: natively crema has cpu and naive", backend)
 	}
 	w, err := weights.Load(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil, fmt.Errorf("weights %s not found: run `make weights` or pass -weights", path)
+			return nil, fmt.Errorf("weights %s not found: run `make weights` or pass -weights", path)
 		}
-		return nil, nil, err
+		return nil, err
 	}
-	net, err := model.New(b, w)
+	sess, err := session.New(backend)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return b, net, nil
+	if err := sess.Load(w); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "crema: weights %s: %s (%s)\n", path, w.Manifest.Source, sess.Net().Held())
+	return sess, nil
 }
 
 // iterPath is OUTPUT with _<iter> before the extension, as neural-style

@@ -1,8 +1,8 @@
-// run.mjs runs a Go js/wasm program (a `go test` binary of ./kernels/) in
-// node with navigator.gpu from Dawn (npm package "webgpu"), so the WebGPU
-// backend meets a native GPU without a browser: on a machine with a GPU
-// driver it uses the real GPU (Vulkan/Metal/D3D12); here it can use
-// Chromium's SwiftShader with VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json.
+// run.mjs runs a Go js/wasm program (a `go test` binary of ./kernels/webgpu/
+// or ./model/transfer/) in node with navigator.gpu from Dawn (npm package
+// "webgpu"), so the WebGPU backend meets a native GPU without a browser: on
+// a machine with a GPU driver it uses the real GPU (Vulkan/Metal/D3D12);
+// here it can use Chromium's SwiftShader with VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json.
 //
 //   node tools/gpubench/run.mjs prog.wasm [args...]
 //

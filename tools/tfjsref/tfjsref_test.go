@@ -11,7 +11,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/crema-app/crema/tools/internal/shared"
+
 	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/kernels/cpu"
+	"github.com/crema-app/crema/kernels/naive"
 	"github.com/crema-app/crema/model"
 	"github.com/crema-app/crema/model/weights"
 	"github.com/crema-app/crema/tools/internal/convert"
@@ -20,7 +24,6 @@ import (
 // Paths relative to this package's directory (go test runs there).
 const (
 	fixtureJSON = "../../testdata/tfjsref_48x40.json"
-	sharedTFJS  = "../../../shared/weights/vgg19-keras-conv1-3"
 )
 
 // tolerance is the bound on max |crema − tfjs| / max |tfjs|.
@@ -137,9 +140,7 @@ func loadFixture(t *testing.T) *fixture {
 // from.
 func convertShared(t *testing.T, f *fixture) *weights.Weights {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(sharedTFJS, "model.json")); err != nil {
-		t.Skipf("skipping: the real VGG-19 weights are not here (%v); this test needs ../shared/weights/vgg19-keras-conv1-3 beside the repository", err)
-	}
+	sharedTFJS := shared.Require(t, shared.Weights(), "the real VGG-19 weights the fixture was made from")
 	for file, want := range f.WeightsSHA256 {
 		b, err := os.ReadFile(filepath.Join(sharedTFJS, file))
 		if err != nil {
@@ -198,7 +199,7 @@ func TestAgainstTFJS(t *testing.T) {
 		t.Fatalf("fixture pooling is %q, this test runs max", f.Pooling)
 	}
 
-	backends := []kernels.Backend{kernels.NewCPU(0), kernels.Naive{}}
+	backends := []kernels.Backend{kernels.Checked(cpu.New(0)), kernels.Checked(naive.Backend{})}
 	if testing.Short() {
 		backends = backends[:1]
 	}

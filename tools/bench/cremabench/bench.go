@@ -4,11 +4,9 @@
 // the input image and one Adam step per iteration) on a kernels.Backend,
 // timed per iteration, plus a per-operation profile of one iteration.
 //
-// The work runs through transfer.Run, the product path, when Run is
-// available; until then (or with Mode "glue") through this package's own
-// loss glue over model.Pass and kernels ops, which does the same arithmetic.
-// Each iteration ends with a read-back of the losses, so a GPU backend has
-// finished it before the clock is read.
+// The work runs through model/session and transfer.Run, the product's own
+// path (settings: Settings). Each iteration ends with a read-back of the
+// losses, so a GPU backend has finished it before the clock is read.
 //
 // The Go wasm main in tools/bench/cremawasm exposes Bench and Profile to the
 // JavaScript harness (tools/bench/bench.mjs in Chromium, gpu.mjs under node).
@@ -39,9 +37,6 @@ type Options struct {
 	Iterations int    `json:"iterations"` // updates to time
 	Pooling    string `json:"pooling"`    // "max" or "avg"
 	Seed       uint64 `json:"seed"`       // synthetic weights and images
-	// Mode is "auto" (transfer.Run when it works, else the glue), "run" or
-	// "glue".
-	Mode string `json:"mode"`
 	// Preview asks for a preview after the first update; its time from the
 	// start of the job (weights upload included) is FirstPreviewMS.
 	Preview bool `json:"preview"`
@@ -53,8 +48,6 @@ type Options struct {
 type Result struct {
 	Backend  string `json:"backend"`
 	Describe string `json:"describe"`
-	Mode     string `json:"mode"`           // "transfer.Run" or "glue"
-	Note     string `json:"note,omitempty"` // e.g. why the glue was used
 	// SetupMS is from the start of the job (weights upload) to the start of
 	// the first timed update: targets, buffers, first compilations.
 	SetupMS float64 `json:"setup_ms"`
@@ -80,17 +73,7 @@ func (o *Options) defaults() error {
 	if o.Pooling != "avg" && o.Pooling != "max" {
 		return fmt.Errorf("cremabench: pooling %q (want max or avg)", o.Pooling)
 	}
-	if o.Mode == "" {
-		o.Mode = "auto"
-	}
 	return nil
-}
-
-func (o Options) pooling() kernels.Pooling {
-	if o.Pooling == "max" {
-		return kernels.MaxPool
-	}
-	return kernels.AvgPool
 }
 
 // Bench runs one job on b with weights src and reports its timings.
@@ -100,28 +83,9 @@ func Bench(ctx context.Context, b kernels.Backend, src model.WeightSource, opt O
 	}
 	res := Result{Backend: b.Name(), Describe: b.Describe()}
 	clock := iterClock{onMark: opt.onMark}
-	switch opt.Mode {
-	case "glue":
-		res.Mode = "glue"
-		err := runGlue(ctx, b, src, opt, &clock)
-		clock.fill(&res)
-		return res, err
-	case "run", "auto":
-		started, err := runTransfer(ctx, b, src, opt, &clock)
-		if err == nil || opt.Mode == "run" || started {
-			res.Mode = "transfer.Run"
-			clock.fill(&res)
-			return res, err
-		}
-		// transfer.Run failed before its first update: not ready yet.
-		res.Mode = "glue"
-		res.Note = "transfer.Run unavailable (" + err.Error() + "); same work through model.Pass and kernels ops"
-		clock = iterClock{onMark: opt.onMark}
-		err = runGlue(ctx, b, src, opt, &clock)
-		clock.fill(&res)
-		return res, err
-	}
-	return res, fmt.Errorf("cremabench: mode %q (want auto, run or glue)", opt.Mode)
+	err := runTransfer(ctx, b, src, opt, &clock)
+	clock.fill(&res)
+	return res, err
 }
 
 // iterClock records the times of a job's milestones.

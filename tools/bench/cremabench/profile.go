@@ -23,7 +23,6 @@ type OpTime struct {
 // Profile is one iteration, operation by operation.
 type Profile struct {
 	Backend string   `json:"backend"`
-	Mode    string   `json:"mode"`
 	Ops     []OpTime `json:"ops"`
 	// SyncMS is the cost of one empty wait-and-read-back, subtracted from
 	// each op's time (each op is followed by such a wait).
@@ -56,7 +55,7 @@ func RunProfile(ctx context.Context, b kernels.Backend, src model.WeightSource, 
 	if err != nil {
 		return Profile{}, err
 	}
-	p := Profile{Backend: b.Name(), Mode: res.Mode, Ops: w.ops, SyncMS: w.syncMS, PeakBytes: w.peak}
+	p := Profile{Backend: b.Name(), Ops: w.ops, SyncMS: w.syncMS, PeakBytes: w.peak}
 	if len(res.IterMS) >= 2 {
 		p.IterMS = res.IterMS[1]
 	}

@@ -5,14 +5,12 @@ import (
 	"image"
 	"image/color"
 	"math/rand/v2"
-	"time"
 
 	"github.com/crema-app/crema/kernels"
 	"github.com/crema-app/crema/model"
+	"github.com/crema-app/crema/model/session"
 	"github.com/crema-app/crema/model/transfer"
 )
-
-var timeNow = time.Now
 
 // Settings are the transfer settings of the benchmark's work.
 func Settings(opt Options, iterations int) transfer.Settings {
@@ -51,22 +49,19 @@ func noiseImage(rng *rand.Rand, size int) *image.RGBA {
 	return img
 }
 
-// runTransfer runs the work through transfer.Run, marking c at each progress
-// report. started says whether Run got as far as its first report.
-func runTransfer(ctx context.Context, b kernels.Backend, src model.WeightSource, opt Options, c *iterClock) (started bool, err error) {
+// runTransfer runs the work through a session on b (transfer.Run), marking
+// c at each progress report.
+func runTransfer(ctx context.Context, b kernels.Backend, src model.WeightSource, opt Options, c *iterClock) error {
 	rng := rand.New(rand.NewPCG(opt.Seed, 11))
 	job := transfer.Job{
 		Content: noiseImage(rng, opt.Size),
 		Styles:  []image.Image{noiseImage(rng, opt.Size)},
 	}
-	// One more update than asked: Run may or may not report iteration 0, and
-	// the first interval must start at a report, not at the setup.
+	// One more update than asked: the first interval starts at the report of
+	// iteration 0, not at the setup.
 	job.Settings = Settings(opt, opt.Iterations+1)
 	hooks := transfer.Hooks{
-		Progress: func(p transfer.Progress) {
-			started = true
-			c.mark(p.Total)
-		},
+		Progress: func(p transfer.Progress) { c.mark(p.Total) },
 		Preview: func(iter int, _ *image.RGBA) {
 			if iter >= 1 {
 				c.previewed()
@@ -74,16 +69,19 @@ func runTransfer(ctx context.Context, b kernels.Backend, src model.WeightSource,
 		},
 	}
 	c.begin()
-	net, err := model.New(b, src)
+	sess, err := session.NewWith(b.Name(), func(string) (kernels.Backend, string, error) { return b, "", nil })
 	if err != nil {
-		return false, err
+		return err
 	}
-	defer net.Close()
-	_, err = transfer.Run(ctx, b, net, job, hooks)
+	defer sess.Close()
+	if err := sess.Load(src); err != nil {
+		return err
+	}
+	_, err = sess.Run(ctx, job, hooks)
 	// Keep exactly Iterations intervals.
 	if len(c.marks) > opt.Iterations+1 {
 		c.marks = c.marks[:opt.Iterations+1]
 		c.losses = c.losses[:opt.Iterations+1]
 	}
-	return started, err
+	return err
 }

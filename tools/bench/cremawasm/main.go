@@ -25,6 +25,7 @@ import (
 	"syscall/js"
 
 	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/kernels/backends"
 	"github.com/crema-app/crema/model"
 	"github.com/crema-app/crema/tools/bench/cremabench"
 )
@@ -44,8 +45,8 @@ type reply struct {
 }
 
 var (
-	backends = map[string]kernels.Backend{}
-	weights  = map[uint64]*model.Synthetic{}
+	opened  = map[string]kernels.Backend{} // backends by name, opened on first use
+	weights = map[uint64]*model.Synthetic{}
 )
 
 func handle(arg string) (reply, error) {
@@ -54,16 +55,16 @@ func handle(arg string) (reply, error) {
 		return reply{}, fmt.Errorf("cremawasm: bad request: %w", err)
 	}
 	var rep reply
-	b := backends[req.Backend]
+	b := opened[req.Backend]
 	if b == nil {
 		t := time.Now()
 		var err error
-		b, _, err = kernels.Open(req.Backend)
+		b, _, err = backends.Open(req.Backend)
 		if err != nil {
 			return reply{}, err
 		}
 		rep.InitMS = float64(time.Since(t).Microseconds()) / 1000
-		backends[req.Backend] = b
+		opened[req.Backend] = b
 	}
 	src := weights[req.Seed]
 	if src == nil {

@@ -12,27 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crema-app/crema/tools/internal/shared"
+
 	"github.com/crema-app/crema/model/weights"
 )
-
-// sharedDir finds ../shared beside the repository root.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
 
 // readF32 reads the little-endian float32 at element index i of file b.
 func readF32(b []byte, i int) float32 {
@@ -42,10 +25,7 @@ func readF32(b []byte, i int) float32 {
 // The real Keras weights in ../shared: eight layers present, the rest listed
 // as missing, kernels transposed from HWIO to OIHW.
 func TestConvertSharedKerasWeights(t *testing.T) {
-	src := filepath.Join(sharedDir(t), "weights", "vgg19-keras-conv1-3")
-	if _, err := os.Stat(filepath.Join(src, "model.json")); err != nil {
-		t.Skipf("real weights not available (%v): this test needs ../shared/weights/vgg19-keras-conv1-3 beside the repository", err)
-	}
+	src := shared.Require(t, shared.Weights(), "the real VGG-19 weights")
 	out := t.TempDir()
 	var log bytes.Buffer
 	res, err := Convert(src, out, Options{Log: &log})

@@ -1,0 +1,129 @@
+package cpu_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/kernels/cpu"
+	"github.com/crema-app/crema/kernels/kerneltest"
+)
+
+// benchTensor uploads n values uniform in [lo, hi) to be.
+func benchTensor(b *testing.B, be kernels.Backend, n int, r *rand.Rand, lo, hi float32) kernels.Tensor {
+	return kerneltest.Upload(b, be, kerneltest.Uniform(r, n, lo, hi))
+}
+
+// BenchmarkConv3x3 runs the forward convolution (with bias and ReLU) of each
+// VGG-19 layer shape at 256×256 and reports GFLOP/s (2·Cin·9·Cout·H·W per op).
+func BenchmarkConv3x3(b *testing.B) {
+	be := cpu.New(0)
+	for _, l := range kerneltest.VGGConvs(256) {
+		b.Run(l.Name, func(b *testing.B) {
+			s := l.Shape
+			r := rand.New(rand.NewPCG(1, 2))
+			x := benchTensor(b, be, s.Cin*s.H*s.W, r, -1, 1)
+			w := benchTensor(b, be, s.Cout*s.Cin*9, r, -0.05, 0.05)
+			bias := benchTensor(b, be, s.Cout, r, -0.1, 0.1)
+			y := benchTensor(b, be, s.Cout*s.H*s.W, r, 0, 0)
+			be.Conv3x3(y, x, w, bias, s) // warm the scratch buffers
+			b.ResetTimer()
+			for b.Loop() {
+				be.Conv3x3(y, x, w, bias, s)
+			}
+			b.ReportMetric(s.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkConv3x3Backward runs the input gradient (ReLU mask fused) of each
+// VGG-19 layer shape at 256×256; it has the forward's FLOP count.
+func BenchmarkConv3x3Backward(b *testing.B) {
+	be := cpu.New(0)
+	for _, l := range kerneltest.VGGConvs(256) {
+		b.Run(l.Name, func(b *testing.B) {
+			s := l.Shape
+			r := rand.New(rand.NewPCG(1, 2))
+			dy := benchTensor(b, be, s.Cout*s.H*s.W, r, -1, 1)
+			y := benchTensor(b, be, s.Cout*s.H*s.W, r, -1, 1)
+			w := benchTensor(b, be, s.Cout*s.Cin*9, r, -0.05, 0.05)
+			dx := benchTensor(b, be, s.Cin*s.H*s.W, r, 0, 0)
+			be.Conv3x3Backward(dx, dy, y, w, s)
+			b.ResetTimer()
+			for b.Loop() {
+				be.Conv3x3Backward(dx, dy, y, w, s)
+			}
+			b.ReportMetric(s.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// gemmShapes are the GEMMs of conv3_2's forward pass (M=Cout, N=H·W,
+// K=Cin·9) and of a Gram matrix of conv1_1 (C×C×HW at 256²).
+var gemmShapes = []struct {
+	name    string
+	m, n, k int
+	transB  bool
+}{
+	{"conv3_2", 256, 4096, 2304, false},
+	{"gram1_1", 64, 64, 65536, true},
+}
+
+// BenchmarkGemm is the CPU backend's MatMul on gemmShapes.
+func BenchmarkGemm(b *testing.B) {
+	be := cpu.New(0)
+	for _, g := range gemmShapes {
+		b.Run(g.name, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			a := benchTensor(b, be, g.m*g.k, r, -1, 1)
+			bb := benchTensor(b, be, g.k*g.n, r, -1, 1)
+			c := benchTensor(b, be, g.m*g.n, r, 0, 0)
+			be.MatMul(c, a, bb, g.m, g.n, g.k, false, g.transB, 1, 0)
+			b.ResetTimer()
+			for b.Loop() {
+				be.MatMul(c, a, bb, g.m, g.n, g.k, false, g.transB, 1, 0)
+			}
+			b.ReportMetric(2*float64(g.m*g.n*g.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkGemmGonum is gonum's blas32.Gemm (v0.17.0) on the same shapes,
+// the alternative gemm.go was measured against.
+func BenchmarkGemmGonum(b *testing.B) {
+	for _, g := range gemmShapes {
+		b.Run(g.name, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			mk := func(rows, cols int) blas32.General {
+				d := make([]float32, rows*cols)
+				for i := range d {
+					d[i] = 2*r.Float32() - 1
+				}
+				return blas32.General{Rows: rows, Cols: cols, Stride: cols, Data: d}
+			}
+			a := mk(g.m, g.k)
+			bb := mk(g.k, g.n)
+			tb := blas.NoTrans
+			if g.transB {
+				bb = mk(g.n, g.k)
+				tb = blas.Trans
+			}
+			c := mk(g.m, g.n)
+			b.ResetTimer()
+			for b.Loop() {
+				blas32.Gemm(blas.NoTrans, tb, 1, a, bb, 0, c)
+			}
+			b.ReportMetric(2*float64(g.m*g.n*g.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkMicroKernel is the CPU backend's description, for the record of
+// which micro-kernel a benchmark run used.
+func BenchmarkMicroKernel(b *testing.B) {
+	b.Skip(fmt.Sprint(cpu.New(0).Describe()))
+}
