@@ -1,157 +1,82 @@
-// settings.js: the run settings as the page keeps them, and their round trip
-// through the URL. Field names are transfer.Settings' JSON names (the worker
-// protocol's), so a link is the settings object, flattened:
+// settings.js: the settings as the page handles them: text. A setting's
+// value is its text exactly as the URL and the CLI spell it, under its
+// schema name (transfer.Schema, which the worker's ready message carries):
 //
 //   ?image_size=256&num_iterations=200&style_layers=conv1_1:1,conv2_1:0.5
 //    &content_layers=conv4_2&style_blend_weights=1,2&original_colors=1 ...
 //
-// plus the page's own parameters (PAGE_PARAMS): the sample images, embed,
-// backend, weights URL and the comparison's presets. Pure functions, no DOM:
-// node --test web/test/ tests them directly.
-
-/** Scalar settings and how their URL text is read. */
-export const SCALARS = {
-  image_size: "int",
-  num_iterations: "int",
-  content_weight: "num",
-  style_weight: "num",
-  tv_weight: "num",
-  style_stat: "str",
-  style_cost: "str",
-  style_scale: "num",
-  original_colors: "bool",
-  init: "str",
-  optimizer: "str",
-  learning_rate: "num",
-  lbfgs_num_correction: "int",
-  pooling: "str",
-  seed: "int",
-  coarse_to_fine: "bool",
-  preview_every: "int",
-};
+// The page keeps no rules about settings: Go parses and checks every value
+// (the worker's settings and start messages) and the schema says what each
+// control offers. What is here is generic, driven by a field's kind and
+// limits, plus the page's own parameters (PAGE_PARAMS), the presets (lists
+// of {layer, weight} that the worker sends), captions and the query text.
+// Pure functions, no DOM: node --test web/test/ tests them directly.
 
 /** Parameters of the page itself, not of a run. */
 export const PAGE_PARAMS = ["content", "style", "embed", "backend", "weights", "compare"];
 
-/** The presets' names, in the order the page shows them. */
-export const PRESETS = ["even", "early", "late"];
-
-/** A deep copy of plain settings. */
-export function clone(s) {
-  return JSON.parse(JSON.stringify(s));
+/** The choices a field's control offers: the page's, else all. */
+export function choicesOf(field) {
+  return field.page_choices?.length ? field.page_choices : field.choices || [];
 }
 
-/** "conv1_1:1,conv2_1:0.5" → [{layer, weight}]. A layer without a weight gets 1. */
-export function parseStyleLayers(text) {
-  const out = [];
-  for (const part of String(text).split(",")) {
-    const p = part.trim();
-    if (!p) continue;
-    const [layer, w] = p.split(":");
-    if (!/^(conv|relu)[1-5]_[1-4]$/.test(layer.trim())) throw new Error(`style layer "${layer}" is not a VGG-19 layer (conv1_1 … conv5_4)`);
-    const weight = w === undefined ? 1 : Number(w);
-    if (!Number.isFinite(weight) || weight < 0) throw new Error(`style layer ${layer}: weight "${w}" is not a number ≥ 0`);
-    out.push({ layer: layer.trim().replace(/^relu/, "conv"), weight });
-  }
+/** The attributes of a number input for field (kind int or float): min
+ * (above an open minimum: one step above it when there is a step, else the
+ * minimum itself, which Go then refuses), max (the page's, else the
+ * field's), step (the field's, else 1 for whole numbers and "any"). */
+export function numberAttrs(field) {
+  const a = {};
+  if (field.has_min) a.min = field.min_open && field.step ? Number((field.min + field.step).toPrecision(12)) : field.min;
+  if (field.page_max) a.max = field.page_max;
+  else if (field.has_max) a.max = field.max;
+  a.step = field.step || (field.kind === "int" ? 1 : "any");
+  return a;
+}
+
+/** The values of a URL's parameters that name settings (name → text, as
+ * written: Go reads them). */
+export function linkValues(params, schema) {
+  const out = {};
+  for (const f of schema) if (params.has(f.name)) out[f.name] = params.get(f.name);
   return out;
 }
 
-/** [{layer, weight}] → "conv1_1:1,conv2_1:0.5" (zero weights kept, so the
- * list reads back exactly). */
-export function formatStyleLayers(list) {
-  return list.map((l) => `${l.layer}:${num(l.weight)}`).join(",");
-}
-
-function num(x) {
-  // Shortest text that reads back the same number.
-  return String(Number(x));
-}
-
-/** Writes every setting (not only those that differ from the defaults, so a
- * link keeps reproducing its run if the defaults change) into params. */
-export function settingsToParams(s, params = new URLSearchParams()) {
-  for (const [k, kind] of Object.entries(SCALARS)) {
-    if (s[k] === undefined) continue;
-    params.set(k, kind === "bool" ? (s[k] ? "1" : "0") : kind === "str" ? s[k] : num(s[k]));
-  }
-  params.set("content_layers", (s.content_layers || []).join(","));
-  params.set("style_layers", formatStyleLayers(s.style_layers || []));
-  if (s.style_blend_weights && s.style_blend_weights.length) {
-    params.set("style_blend_weights", s.style_blend_weights.map(num).join(","));
-  } else {
-    params.delete("style_blend_weights");
+/** Writes values into params in the schema's order. Every setting is
+ * written (not only those that differ from the defaults), so that a link
+ * keeps reproducing its run if the defaults change; an empty text (no
+ * preset, equal blend weights) is left out. */
+export function valuesToParams(values, schema, params = new URLSearchParams()) {
+  for (const f of schema) {
+    const v = values[f.name];
+    if (v === undefined || v === null || v === "") params.delete(f.name);
+    else params.set(f.name, v);
   }
   return params;
 }
 
-/** Reads settings from params over defaults. Bad values are skipped and
- * reported in errors (the page shows them), never thrown. */
-export function settingsFromParams(params, defaults) {
-  const s = clone(defaults);
-  const errors = [];
-  for (const [k, kind] of Object.entries(SCALARS)) {
-    if (!params.has(k)) continue;
-    const v = params.get(k);
-    if (kind === "str") {
-      s[k] = v;
-    } else if (kind === "bool") {
-      s[k] = v === "1" || v === "true";
-    } else {
-      const n = Number(v);
-      if (v === "" || !Number.isFinite(n) || (kind === "int" && !Number.isInteger(n))) {
-        errors.push(`${k}=${v} is not ${kind === "int" ? "a whole number" : "a number"}`);
-      } else {
-        s[k] = n;
-      }
-    }
-  }
-  if (params.has("content_layers")) {
-    const layers = params.get("content_layers").split(",").map((x) => x.trim().replace(/^relu/, "conv")).filter(Boolean);
-    s.content_layers = layers;
-  }
-  if (params.has("style_layers")) {
-    try {
-      s.style_layers = parseStyleLayers(params.get("style_layers"));
-    } catch (e) {
-      errors.push(e.message);
-    }
-  }
-  if (params.has("style_blend_weights")) {
-    const w = params.get("style_blend_weights").split(",").map(Number);
-    if (w.some((x) => !Number.isFinite(x) || x < 0)) errors.push(`style_blend_weights=${params.get("style_blend_weights")} is not a list of numbers ≥ 0`);
-    else s.style_blend_weights = w;
-  }
-  return { settings: s, errors };
+/** [{layer, weight}] → "conv1_1:1,conv2_1:0.5" (zero weights kept). */
+export function formatLayerWeights(list) {
+  return list.map((l) => `${l.layer}:${num(l.weight)}`).join(",");
 }
 
-/** The weight of layer in s (0 when absent). */
-export function layerWeight(s, layer) {
-  const l = (s.style_layers || []).find((x) => x.layer === layer);
-  return l ? l.weight : 0;
+/** Shortest text that reads back the same number. */
+function num(x) {
+  return String(Number(x));
 }
 
-/** Sets the weight of one style layer, keeping the list in network order. */
-export function setLayerWeight(s, layer, weight) {
-  const list = (s.style_layers || []).filter((x) => x.layer !== layer);
-  list.push({ layer, weight });
-  list.sort((a, b) => a.layer.localeCompare(b.layer));
-  s.style_layers = list;
+/** A preset's layers, with the layers the weights lack at 0. */
+export function presetLayers(preset, unavailable = {}) {
+  return preset.map((l) => ({ layer: l.layer, weight: unavailable[l.layer] ? 0 : l.weight }));
 }
 
-/** Settings with a preset's style layers. Layers the weights lack get 0. */
-export function withPreset(s, preset, unavailable = {}) {
-  const out = clone(s);
-  out.style_layers = preset.map((l) => ({ layer: l.layer, weight: unavailable[l.layer] ? 0 : l.weight }));
-  return out;
-}
-
-/** Which preset (if any) the style layers equal. */
-export function presetName(s, presets, unavailable = {}) {
-  for (const name of PRESETS) {
+/** Which preset (if any, else "") the style layers equal, comparing the
+ * layers of weight above 0. names: the presets in the order to try. */
+export function presetName(layers, presets, names, unavailable = {}) {
+  const have = layers.filter((l) => l.weight > 0);
+  for (const name of names) {
     const p = presets[name];
     if (!p) continue;
-    const want = withPreset(s, p, unavailable).style_layers.filter((l) => l.weight > 0);
-    const have = (s.style_layers || []).filter((l) => l.weight > 0);
+    const want = presetLayers(p, unavailable).filter((l) => l.weight > 0);
     if (want.length === have.length && want.every((l) => have.some((h) => h.layer === l.layer && Math.abs(h.weight - l.weight) < 1e-9))) {
       return name;
     }
@@ -159,7 +84,8 @@ export function presetName(s, presets, unavailable = {}) {
   return "";
 }
 
-/** A short human caption of a run's settings, for compare figures. */
+/** A short human caption of a run's settings (as Go parsed them: the
+ * worker's started message), for compare figures. */
 export function caption(s, name = "") {
   const layers = (s.style_layers || [])
     .filter((l) => l.weight > 0)

@@ -28,6 +28,10 @@ export const REAL_WEIGHTS = existsSync(SHARED_WEIGHTS);
 /** The deepest layer the test weights hold, real or synthetic. */
 export const DEEPEST = "conv3_4";
 export const SCREENSHOTS = process.env.CREMA_SCREENSHOTS === "1" && REAL_WEIGHTS;
+/** Synthetic weights of every layer the page offers (conv1_1 … conv5_1),
+ * served beside the others for the tests that need them all (?weights=). */
+export const FULL_WEIGHTS = "weights/full/vgg19.json";
+export const FULL_DEEPEST = "conv5_1";
 
 console.log(`# page tests on ${REAL_WEIGHTS ? `the real weights (${SHARED_WEIGHTS})` : `synthetic weights up to ${DEEPEST} (../shared is absent)`}`);
 if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run \`make deps\` (or set CHROMIUM)`);
@@ -38,6 +42,7 @@ export async function start({ webgpu = true } = {}) {
   const weights = join(tmp, "weights");
   const src = REAL_WEIGHTS ? [SHARED_WEIGHTS] : ["-synthetic", "-upto", DEEPEST];
   execFileSync("go", ["run", "./tools/convert", "-o", weights, ...src], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+  execFileSync("go", ["run", "./tools/convert", "-o", join(weights, "full"), "-synthetic", "-f16", "-upto", FULL_DEEPEST], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
   const serveBin = join(tmp, "serve");
   execFileSync("go", ["build", "-o", serveBin, "./tools/serve"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   const server = spawn(serveBin, ["-addr", "127.0.0.1:0", "-fetch", "-weights", weights], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
@@ -79,8 +84,8 @@ export async function open(env, query = "", { viewport = { width: 1200, height: 
   return page;
 }
 
-/** Waits until the worker has loaded the weights (or fails with what the
- * page says). */
+/** Waits until the worker has loaded the weights and the page has
+ * settled its settings on them (or fails with what the page says). */
 export async function waitWeights(page, frame = page) {
   try {
     await frame.waitForFunction(() => window.crema?.state.weights, null, { timeout: 120_000, polling: 250 });
@@ -88,6 +93,13 @@ export async function waitWeights(page, frame = page) {
     const alerts = await frame.textContent("#alerts").catch(() => "?");
     throw new Error(`weights never loaded; alerts: ${alerts}; console: ${page.logs.slice(-10).join(" | ")}`);
   }
+  await settled(frame);
+}
+
+/** Waits until the link's settings and first images are in and Go has
+ * checked the latest values (state.settings is their parse). */
+export async function settled(frame) {
+  await frame.waitForFunction(() => window.crema?.state.loaded && !window.crema.state.checking, null, { timeout: 60_000, polling: 100 });
 }
 
 /** Waits until no run is in progress. */

@@ -36,15 +36,109 @@ t("the page loads the weights and disables the layers they lack, saying why", as
   assert.match(await page.textContent("#backend"), /CPU/);
   for (const layer of ["conv4_1", "conv5_1"]) {
     assert.equal(await page.isDisabled(`#layer-${layer}`), true, `${layer} slider enabled`);
-    assert.match(await page.textContent(`#layer-${layer}-reason`), new RegExp(`${layer} is not in the loaded weights \\(they hold conv1_1 … conv3_4\\); \`make weights\``));
+    assert.match(await page.textContent(`#layer-${layer}-reason`), new RegExp(`${layer} is not in the loaded weights \\(they hold conv1_1 … conv3_4\\); \`make run\` \\(or \`make weights\`\\) gets the full VGG-19`));
   }
   for (const layer of ["conv1_1", "conv2_1", "conv3_1"]) assert.equal(await page.isDisabled(`#layer-${layer}`), false);
   assert.equal(await page.$eval('#content_layers option[value="conv4_2"]', (o) => o.disabled), true);
   assert.equal(await page.inputValue("#content_layers"), "conv3_2"); // moved off conv4_2, with a notice
+  assert.equal(await page.evaluate(() => window.crema.state.values.content_layers), "conv3_2");
+  assert.match(await page.inputValue("#link"), /content_layers=conv3_2&/);
   assert.match(await page.textContent("#notices"), /Content layer conv4_2 is not in the loaded weights: using conv3_2/);
   assert.equal(await page.isDisabled('[data-preset="late"]'), true);
   assert.match(await page.textContent("#preset-reason"), /late preset uses conv4_1 and conv5_1, which the loaded weights lack/);
   assert.equal(await page.isDisabled("#run"), false);
+});
+
+t("every setting in the schema has a control that shows a link's value and writes it back", async () => {
+  const ready = await page.evaluate(() => window.crema.state.ready);
+  const layers = ready.schema.find((f) => f.kind === "layer_weights");
+  const choices = (f) => (f.page_choices?.length ? f.page_choices : f.choices);
+  // Each field's example, on weights of every layer the page offers (so that
+  // no setting is moved off a missing layer) with two style images (so that
+  // the blend weights have their sliders). A preset and explicit style
+  // layers say the same thing twice (Go refuses both), so the fields with
+  // buttons (the presets) get a page of their own.
+  const pages = [ready.schema.filter((f) => f.control !== "buttons"), ready.schema.filter((f) => f.control === "buttons")];
+  assert.equal(pages.flat().length, ready.schema.length);
+  for (const fields of pages) {
+    const q = new URLSearchParams({ backend: "cpu", style: "coffee,brick", weights: H.FULL_WEIGHTS });
+    for (const f of fields) q.set(f.name, f.example);
+    const p = await H.open(env, `?${q}`);
+    await H.waitWeights(p);
+    assert.match(await p.textContent("#weights-label"), new RegExp(`\\(conv1_1 … ${H.FULL_DEEPEST}\\)`));
+    const values = await p.evaluate(() => window.crema.state.values);
+    const link = new URL(await p.inputValue("#link")).searchParams;
+    for (const f of fields) {
+      const what = `${f.name}=${f.example}`;
+      const sel = `#${f.name}`;
+      switch (f.control || f.kind) {
+        case "int":
+        case "float":
+        case "choice":
+        case "layers":
+          assert.ok(await p.$(sel), `${f.name} has no control`);
+          assert.equal(await p.inputValue(sel), f.example, `${what}: the control shows ${await p.inputValue(sel)}`);
+          break;
+        case "bool":
+          assert.ok(await p.$(sel), `${f.name} has no control`);
+          assert.equal(await p.isChecked(sel), f.example === "1", what);
+          break;
+        case "layer_weights": {
+          const want = Object.fromEntries(f.example.split(",").map((x) => x.split(":")));
+          for (const l of choices(f)) {
+            assert.ok(await p.$(`#layer-${l}`), `${f.name} has no slider for ${l}`);
+            assert.equal(Number(await p.inputValue(`#layer-${l}`)), Number(want[l] || 0), `${what}: slider ${l}`);
+          }
+          break;
+        }
+        case "floats": {
+          const want = f.example.split(",");
+          assert.equal(await p.evaluate(() => window.crema.state.styles.length), want.length, `${what} needs one style image per weight`);
+          for (const [i, w] of want.entries()) assert.equal(Number(await p.inputValue(`#blend-${i}`)), Number(w), `${what}: blend slider ${i}`);
+          break;
+        }
+        case "buttons": {
+          const button = `[data-${f.name}="${f.example}"]`;
+          assert.ok(await p.$(button), `${f.name} has no button for ${f.example}`);
+          assert.equal(await p.getAttribute(button, "aria-pressed"), "true", `${what}: not pressed`);
+          const preset = ready.presets[f.example];
+          assert.ok(preset, `${what}: buttons other than presets are not checked here`);
+          for (const l of preset) assert.equal(Number(await p.inputValue(`#layer-${l.layer}`)), l.weight, `${what}: slider ${l.layer}`);
+          // A preset comes back as the style layers it stands for.
+          const text = preset.map((l) => `${l.layer}:${l.weight}`).join(",");
+          assert.equal(values[layers.name], text, what);
+          assert.equal(link.get(layers.name), text, `${what}: the link has ${layers.name}=${link.get(layers.name)}`);
+          assert.ok(!link.get(f.name), `${what}: the link still has ${f.name}`);
+          continue;
+        }
+        default:
+          assert.fail(`no check for a field of kind ${f.kind} (${f.name})`);
+      }
+      assert.equal(values[f.name], f.example, `${what}: the page's value is ${values[f.name]}`);
+      assert.equal(link.get(f.name), f.example, `${what}: the link has ${f.name}=${link.get(f.name)}`);
+    }
+    assert.doesNotMatch(await p.textContent("#notices"), /Ignored a setting/);
+    // What Go's check finds (these examples together need not run) is shown.
+    const error = await p.evaluate(() => window.crema.state.check.error);
+    if (error) assert.ok((await p.textContent("#run-reason")).includes(error), `#run-reason does not say ${error}`);
+    await p.context().close();
+  }
+});
+
+t("a link's bad values are Go's to refuse: each is a notice, and keeps its default", async () => {
+  const defaults = await page.evaluate(() => window.crema.state.ready.defaults);
+  const p = await H.open(env, "?backend=cpu&image_size=big&style_stat=hist&num_iterations=7");
+  await p.waitForFunction(() => window.crema?.state.values);
+  const notices = await p.textContent("#notices");
+  assert.match(notices, /Ignored a setting from the link: [^.]*image_size[^.]*"big"[^.]*\./);
+  assert.match(notices, /Ignored a setting from the link: [^.]*style_stat "hist"/);
+  assert.equal(await p.locator("#notices .notice", { hasText: "Ignored a setting" }).count(), 2);
+  assert.equal(await p.inputValue("#image_size"), defaults.image_size);
+  assert.equal(await p.inputValue("#style_stat"), defaults.style_stat);
+  assert.equal(await p.inputValue("#num_iterations"), "7", "a good value of the same link is kept");
+  const link = new URL(await p.inputValue("#link")).searchParams;
+  assert.deepEqual([link.get("image_size"), link.get("style_stat"), link.get("num_iterations")], [defaults.image_size, defaults.style_stat, "7"]);
+  await p.context().close();
 });
 
 t("images come in through the file inputs; bad files are refused with a message", async () => {
@@ -58,6 +152,8 @@ t("images come in through the file inputs; bad files are refused with a message"
     el.value = "0.5";
     el.dispatchEvent(new Event("input"));
   });
+  assert.equal(await page.evaluate(() => window.crema.state.values.style_blend_weights), "1,0.5");
+  await H.settled(page);
   assert.deepEqual(await page.evaluate(() => window.crema.state.settings.style_blend_weights), [1, 0.5]);
 
   await page.setInputFiles("#content-file", { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") });
@@ -90,6 +186,8 @@ t("sliders move by keyboard, and a run previews, pauses, resumes and lowers the 
   await page.focus("#layer-conv1_1");
   await page.keyboard.press("ArrowRight");
   await page.keyboard.press("ArrowRight");
+  assert.match(await page.evaluate(() => window.crema.state.values.style_layers), /^conv1_1:0\.3,conv2_1:0\.2,/);
+  await H.settled(page);
   const afterKeys = await page.evaluate(() => window.crema.state.settings.style_layers.find((l) => l.layer === "conv1_1").weight);
   assert.ok(Math.abs(afterKeys - (before + 0.1)) < 1e-9, `conv1_1 ${before} → ${afterKeys}, want +0.1`);
   assert.equal(await page.getAttribute('[data-preset="even"]', "aria-pressed"), "false");
@@ -144,6 +242,8 @@ t("stop ends a run early and keeps its image; a failed run keeps the last previe
   await H.setValue(page, "#num_iterations", 8);
   await H.setValue(page, "#style_weight", 0);
   await H.setValue(page, "#content_weight", 0);
+  await H.settled(page);
+  assert.match(await page.textContent("#run-reason"), /These settings will not run: .*nothing to optimise/, "Go's check is shown before the run");
   await page.click("#run");
   await page.waitForFunction(() => document.querySelector("#alerts").textContent.includes("nothing to optimise"));
   assert.match(await page.textContent("#alerts"), /The run failed: transfer: content_weight, style_weight and tv_weight are all 0: nothing to optimise\. The last preview is kept/);
@@ -151,6 +251,17 @@ t("stop ends a run early and keeps its image; a failed run keeps the last previe
   await H.setValue(page, "#style_weight", 40);
   await H.setValue(page, "#content_weight", 10);
   await page.$$eval("#alerts .alert .dismiss", (bs) => bs.forEach((b) => b.click()));
+
+  // A value Go refuses is said under its control.
+  await H.setValue(page, "#style_scale", 0);
+  await H.settled(page);
+  assert.match(await page.textContent("#style_scale-msg"), /style_scale 0 is out of range/);
+  assert.equal(await page.getAttribute("#style_scale", "aria-invalid"), "true");
+  await H.setValue(page, "#style_scale", 1);
+  await H.settled(page);
+  assert.equal(await page.textContent("#style_scale-msg"), "");
+  assert.equal(await page.getAttribute("#style_scale", "aria-invalid"), null);
+  assert.equal(await page.textContent("#run-reason"), "");
 });
 
 t("compare runs the presets one after another, side by side with captions", async () => {
@@ -178,6 +289,7 @@ t("settings round-trip through the URL", async () => {
   await page.check("#original_colors");
   await page.selectOption("#content-sample", "rocket");
   await page.waitForFunction(() => window.crema.state.content.sample === "rocket");
+  await H.settled(page);
   const link = await page.inputValue("#link");
   assert.match(link, /content=rocket/);
   assert.match(link, /style_layers=conv1_1:0\.8,conv2_1:0\.2,conv3_1:0,conv4_1:0,conv5_1:0(&|$)/);
@@ -185,6 +297,7 @@ t("settings round-trip through the URL", async () => {
   const p2 = await H.open(env, link.slice(env.url.length));
   await H.waitWeights(p2);
   await p2.waitForFunction(() => window.crema.state.content?.sample === "rocket" && window.crema.state.styles.length === 1);
+  await H.settled(p2);
   assert.deepEqual(await p2.evaluate(() => window.crema.state.settings), { ...want, style_blend_weights: null });
   assert.equal(await p2.inputValue("#seed"), "42");
   assert.equal(await p2.isChecked("#original_colors"), true);
