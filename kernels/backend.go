@@ -86,12 +86,20 @@ type Backend interface {
 	// dx = conv3x3ᵀ(dy ⊙ [y > 0], w). dy is not modified.
 	// dx: [Cin, H, W]; dy, y: [Cout, H, W]; w: [Cout, Cin, 3, 3].
 	Conv3x3Backward(dx, dy, y, w Tensor, s ConvShape)
-	// Pool2x2 sets dst: [C, H/2, W/2] to the pooling of x: [C, H, W].
+	// Pool2x2 sets dst: [C, H/2, W/2] to the pooling of x: [C, H, W]. Max
+	// pooling scans each window in row-major order, keeping its first
+	// element and replacing it by every later element strictly greater than
+	// the one kept. So NaN is kept only as a window's first element (the
+	// result is that NaN, bit for bit), and a NaN elsewhere is skipped;
+	// windows without NaN give their largest element. Average pooling of a
+	// window holding NaN is unspecified (a GPU may assume no NaN in
+	// arithmetic).
 	Pool2x2(dst, x Tensor, s PoolShape, p Pooling)
 	// Pool2x2Backward sets dx: [C, H, W] to the gradient with respect to the
 	// pooling input x, given dy: [C, H/2, W/2]. Max pooling routes each
-	// gradient to the first largest element of its window (row-major order);
-	// dropped odd rows and columns get zero.
+	// gradient to the element Pool2x2 kept — the first largest of its window
+	// in row-major order, with NaN as Pool2x2 treats it — and 0 to the
+	// others; dropped odd rows and columns get zero.
 	Pool2x2Backward(dx, dy, x Tensor, s PoolShape, p Pooling)
 
 	// ---- linear algebra ----
@@ -127,6 +135,10 @@ type Backend interface {
 	MulRows(dst, v Tensor, rows, cols int)
 	// SortRows sorts each row of src ascending into dst and writes into idx
 	// the source column of each sorted element (as float32, exact below 2^24).
+	// Equal values keep their source order (−0 and +0 are equal; a GPU may
+	// also take subnormal values for zero, as WGSL allows). A row
+	// holding NaN comes back in an unspecified order, but idx is still a
+	// permutation of the row's columns and dst[r, c] = src[r, idx[r, c]].
 	// dst, idx, src: [rows, cols]; dst may alias src.
 	SortRows(dst, idx, src Tensor, rows, cols int)
 	// ScatterRows sets dst[r, idx[r, c]] = src[r, c]: the inverse of the
@@ -142,6 +154,12 @@ type Backend interface {
 	// Dot sets dst[i] = Σ a ⊙ b (accumulated in at least float32 with
 	// pairwise or blocked summation).
 	Dot(dst Tensor, i int, a, b Tensor)
+	// Dots sets dst[i+j] = Σ a[j] ⊙ b[j] for every j, as Dot does pair by
+	// pair: many dot products in one call (L-BFGS takes ~66 per
+	// iteration), which a GPU computes in a few dispatches that read each
+	// distinct tensor once. len(a) == len(b) ≥ 0; every a[j] and b[j] has
+	// a[0]'s length; a tensor may appear in any number of pairs.
+	Dots(dst Tensor, i int, a, b []Tensor)
 	// Sum sets dst[i] = Σ a.
 	Sum(dst Tensor, i int, a Tensor)
 

@@ -281,6 +281,28 @@ func (c checked) Dot(dst Tensor, i int, a, b Tensor) {
 	c.b.Dot(dst, i, a, b)
 }
 
+func (c checked) Dots(dst Tensor, i int, a, b []Tensor) {
+	const op = "Dots"
+	if len(a) != len(b) {
+		fail(op, "%d tensors in a, %d in b", len(a), len(b))
+	}
+	if len(a) == 0 {
+		return
+	}
+	slot(op, "dst", dst, i)
+	slot(op, "dst", dst, i+len(a)-1)
+	present(op, "a[0]", a[0])
+	for j := range a {
+		if a[j] == nil || a[j].Len() != a[0].Len() {
+			want(op, fmt.Sprintf("a[%d]", j), a[j], "len(a[0])", a[0].Len())
+		}
+		if b[j] == nil || b[j].Len() != a[0].Len() {
+			want(op, fmt.Sprintf("b[%d]", j), b[j], "len(a[0])", a[0].Len())
+		}
+	}
+	c.b.Dots(dst, i, a, b)
+}
+
 func (c checked) Sum(dst Tensor, i int, a Tensor) {
 	slot("Sum", "dst", dst, i)
 	present("Sum", "a", a)

@@ -7,14 +7,15 @@ import (
 
 // Message types sent by the page (see PROTOCOL.md).
 const (
-	InInit     = "init"     // open a backend
-	InWeights  = "weights"  // load weights (manifest JSON + binary)
-	InImages   = "images"   // set the content and style images
-	InSettings = "settings" // read settings and check them against the loaded weights
-	InStart    = "start"    // start a run
-	InPause    = "pause"    // pause the run (it waits between iterations)
-	InResume   = "resume"   // resume a paused run
-	InStop     = "stop"     // stop the run; its current image comes back
+	InInit     = "init"         // open a backend
+	InWeights  = "weights"      // load weights (manifest JSON + binary), or begin a download (stream)
+	InPart     = "weights_part" // the next bytes of the download's binary
+	InImages   = "images"       // set the content and style images
+	InSettings = "settings"     // read settings and check them against the loaded weights
+	InStart    = "start"        // start a run
+	InPause    = "pause"        // pause the run (it waits between iterations)
+	InResume   = "resume"       // resume a paused run
+	InStop     = "stop"         // stop the run; its current image comes back
 )
 
 // Message types sent by the worker.
@@ -25,6 +26,7 @@ const (
 	OutImages   = "images"   // images received
 	OutSettings = "settings" // settings checked
 	OutStarted  = "started"  // a run began, with its full settings
+	OutWaiting  = "waiting"  // a start waits for layers still downloading
 	OutProgress = "progress" // losses after an update
 	OutPreview  = "preview"  // an RGBA frame of the image being optimised
 	OutPaused   = "paused"
@@ -47,10 +49,15 @@ type Inbound struct {
 	ID       int               `json:"id,omitempty"`       // start: the page's run id, echoed back
 	Backend  string            `json:"backend,omitempty"`  // init: auto, cpu or webgpu
 	Manifest string            `json:"manifest,omitempty"` // weights: the manifest JSON text
-	Binary   []byte            `json:"-"`                  // weights: the binary, from an ArrayBuffer
+	Binary   []byte            `json:"-"`                  // weights: the binary; weights_part: its next bytes (ArrayBuffer)
+	Stream   bool              `json:"stream,omitempty"`   // weights: the binary follows in weights_part messages
 	Content  *Image            `json:"content,omitempty"`  // images
 	Styles   []Image           `json:"styles,omitempty"`   // images
 	Values   map[string]string `json:"values,omitempty"`   // settings, start: setting name → text, over the page's defaults
+	// Control (control.go): labels' image; a start's content_from_style
+	// (the explorer's tiles: the first style image stands for the content).
+	Image            *Image `json:"image,omitempty"`
+	ContentFromStyle bool   `json:"content_from_style,omitempty"`
 }
 
 // Ready is the worker's first message.
@@ -62,6 +69,7 @@ type Ready struct {
 	Settings   transfer.Settings                 `json:"settings"` // the same, parsed (style layers spelt out)
 	Presets    map[string][]transfer.LayerWeight `json:"presets"`  // even, early, late
 	WeightsURL string                            `json:"weights_url"`
+	Build      string                            `json:"build"` // the build's label (tools/serve -dist -label), "dev" otherwise
 }
 
 // BackendInfo says which backend runs the work.
@@ -70,11 +78,27 @@ type BackendInfo struct {
 	session.BackendInfo
 }
 
-// WeightsInfo describes loaded weights.
+// WeightsInfo describes loaded weights. During a download (weights with
+// stream) it is sent when it begins, whenever layers have arrived, and at
+// the end (Complete); Layers are those in so far, Unavailable those the
+// manifest lacks (the final word), Pending those still on their way.
 type WeightsInfo struct {
 	Type string `json:"type"`
 	session.WeightsInfo
-	Bytes int `json:"bytes"`
+	Bytes    int      `json:"bytes"`             // bytes received
+	Size     int64    `json:"size"`              // bytes of the binary
+	Pending  []string `json:"pending,omitempty"` // layers of the manifest not in yet
+	Complete bool     `json:"complete"`          // every byte is in and the binary's SHA-256 checked
+}
+
+// Waiting says that a start waits for layers still downloading; it starts
+// (started) as soon as they are in.
+type Waiting struct {
+	Type   string   `json:"type"`
+	ID     int      `json:"id"`
+	Layers []string `json:"layers"` // the layers the run needs that are not in yet
+	Bytes  int64    `json:"bytes"`  // the run can start once this many bytes are in
+	Size   int64    `json:"size"`
 }
 
 // ImagesInfo acknowledges an images message.
@@ -91,7 +115,8 @@ type SettingsInfo struct {
 	Values   map[string]string     `json:"values"`   // every setting as text, style layers spelt out
 	Settings transfer.Settings     `json:"settings"` // the same, parsed
 	Refused  []transfer.FieldError `json:"refused,omitempty"`
-	Error    string                `json:"error,omitempty"` // why they would not run on the loaded weights
+	Error    string                `json:"error,omitempty"`   // why they would not run on the loaded weights
+	Waiting  []string              `json:"waiting,omitempty"` // layers they need that are still downloading
 }
 
 // ProgressMsg carries one transfer.Progress.

@@ -24,9 +24,15 @@ func ready(goVersion string) Ready {
 		Defaults:   d.Values(),
 		Settings:   d.Resolved(),
 		Presets:    transfer.Presets(),
-		WeightsURL: "weights/" + weights.PackDir + "/" + weights.ManifestFile,
+		WeightsURL: "weights/" + weights.DefaultPack.Dir() + "/" + weights.ManifestFile,
+		Build:      buildLabel,
 	}
 }
+
+// buildLabel names the build: `go build -ldflags=-X=main.buildLabel=…`
+// (tools/serve -dist -label) sets it, so that the page and its tests can
+// tell which wasm runs.
+var buildLabel = "dev"
 
 // parseSettings reads the page's values (name → text, as its controls and
 // URL spell them) over the page's defaults. Refused values are listed and
@@ -52,5 +58,5 @@ func weightsInfo(s *session.Session, bytes int) WeightsInfo {
 	for layer, why := range wi.Unavailable {
 		wi.Unavailable[layer] = strings.TrimSuffix(why, ".") + moreWeights
 	}
-	return WeightsInfo{Type: OutWeights, WeightsInfo: wi, Bytes: bytes}
+	return WeightsInfo{Type: OutWeights, WeightsInfo: wi, Bytes: bytes, Size: int64(bytes), Complete: true}
 }

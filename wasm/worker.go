@@ -26,6 +26,9 @@ type worker struct {
 	content image.Image
 	styles  []image.Image
 
+	dl   *download // the weights download, when the page streams them (download.go)
+	held *held     // a start waiting for layers still downloading
+
 	mu  sync.Mutex
 	run *activeRun // nil when idle
 }
@@ -56,20 +59,26 @@ func (w *worker) handle(in Inbound) {
 	case InInit:
 		w.fail(InInit, 0, w.init(in.Backend))
 	case InWeights:
-		w.fail(InWeights, 0, w.loadWeights(in.Manifest, in.Binary))
+		if in.Stream {
+			w.fail(InWeights, 0, w.beginDownload(in.Manifest))
+		} else {
+			w.fail(InWeights, 0, w.loadWeights(in.Manifest, in.Binary))
+		}
+	case InPart:
+		w.fail(InWeights, 0, w.downloadPart(in.Binary))
 	case InImages:
 		w.fail(InImages, 0, w.setImages(in.Content, in.Styles))
 	case InSettings:
 		s, refused := parseSettings(in.Values)
 		msg := settingsInfo(OutSettings, 0, s, refused)
-		if w.sess != nil && w.sess.Net() != nil {
-			if err := s.Validate(w.sess.Net()); err != nil {
-				msg.Error = err.Error()
-			}
-		}
+		msg.Error, msg.Waiting = w.check(s)
 		w.post(msg)
 	case InStart:
-		w.fail(InStart, in.ID, w.start(in.ID, in.Values))
+		w.fail(InStart, in.ID, w.start(in.ID, in.Values, in.ContentFromStyle))
+	case InLabels: // control.go
+		w.fail(InLabels, 0, w.labels(in.Image))
+	case InExplore: // control.go
+		w.fail(InExplore, 0, w.explore(in.Values))
 	case InPause, InResume, InStop:
 		w.control(in.Type)
 	default:
@@ -126,6 +135,8 @@ func (w *worker) loadWeights(manifest string, bin []byte) error {
 	if err := w.sess.Load(wt); err != nil {
 		return err
 	}
+	w.dl = nil
+	w.dropHeld("the weights were replaced")
 	w.post(weightsInfo(w.sess, len(bin)))
 	return nil
 }
@@ -177,19 +188,38 @@ func (w *worker) busy() bool {
 // start checks that everything a run needs is there and starts it on its
 // own goroutine. The settings themselves are checked by the run (a
 // refusal is an error of stage run).
-func (w *worker) start(id int, values map[string]string) error {
-	if w.busy() {
+//
+// fromStyle (content_from_style: the explorer's tiles) runs on the first
+// style image in place of the content (control.go).
+func (w *worker) start(id int, values map[string]string, fromStyle bool) error {
+	if w.busy() || w.held != nil {
 		return errors.New("wasm: a run is already in progress; stop it first")
 	}
-	if w.sess == nil || w.sess.Net() == nil {
+	if (w.sess == nil || w.sess.Net() == nil) && !w.downloading() {
 		return errors.New("wasm: no weights loaded yet")
 	}
 	if w.content == nil {
 		return errors.New("wasm: no images set yet")
 	}
+	job, err := w.startContent(fromStyle)
+	if err != nil {
+		return err
+	}
 	s, refused := parseSettings(values)
 	if err := firstError(refused); err != nil {
 		return err
+	}
+	if w.downloading() {
+		// Checked against the manifest's layers; a run that needs layers
+		// still on their way waits for them.
+		if problem, waiting := w.check(s); problem != "" {
+			w.fail("run", id, errors.New(problem))
+			return nil
+		} else if len(waiting) > 0 {
+			w.hold(id, values, fromStyle, waiting)
+			return nil
+		}
+		w.syncWeights() // the layers in so far, into the network
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &activeRun{id: id, cancel: cancel, done: make(chan struct{})}
@@ -197,7 +227,7 @@ func (w *worker) start(id int, values map[string]string) error {
 	w.run = r
 	w.mu.Unlock()
 	w.post(settingsInfo(OutStarted, id, s, nil))
-	job := transfer.Job{Content: w.content, Styles: w.styles, Settings: s}
+	job.Settings = s
 	go w.execute(ctx, r, job)
 	return nil
 }
@@ -256,6 +286,9 @@ func (w *worker) control(typ string) {
 	w.mu.Lock()
 	r := w.run
 	w.mu.Unlock()
+	if r == nil && typ == InStop && w.stopHeld() {
+		return
+	}
 	if r == nil {
 		w.fail(typ, 0, fmt.Errorf("wasm: %s: no run in progress", typ))
 		return

@@ -50,6 +50,9 @@ func decodeMessage(data js.Value) Inbound {
 	for i := range in.Styles {
 		in.Styles[i].Pixels = bytesOf(styles.Index(i).Get("pixels"))
 	}
+	if in.Image != nil { // labels (control.go)
+		in.Image.Pixels = bytesOf(data.Get("image").Get("pixels"))
+	}
 	return in
 }
 

@@ -76,6 +76,9 @@ async function wasmBytes() {
     fail(e.stage || "boot", `could not start the worker: ${e.message}`);
     return;
   }
+  // Go's memory, for the CPU backend's WebAssembly SIMD kernels
+  // (kernels/cpu/wasmsimd): wasm_exec.js keeps the instance private.
+  globalThis.cremaGoMemory = instance.exports.mem;
   try {
     await go.run(instance);
     fail("exit", `the Go worker exited (code ${exitCode}).\n${lastLines.join("\n")}`);

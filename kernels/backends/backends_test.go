@@ -1,6 +1,7 @@
 package backends_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/crema-app/crema/kernels"
@@ -38,5 +39,14 @@ func TestOpenByName(t *testing.T) {
 	const want = `backends: unknown backend "tpu" (want auto, cpu, webgpu or naive)`
 	if _, _, err := backends.Open("tpu"); err == nil || err.Error() != want {
 		t.Errorf("Open(tpu): err %v, want %q", err, want)
+	}
+}
+
+// A fault is only for auto and webgpu, and only the known ones.
+func TestOpenRejectsUnknownOptions(t *testing.T) {
+	for _, name := range []string{"cpu,fault=selftest", "auto,fault=gremlins", "webgpu,speed=11"} {
+		if _, _, err := backends.Open(name); err == nil || !strings.HasPrefix(err.Error(), "backends: unknown option ") {
+			t.Errorf("Open(%q): err %v, want an unknown-option error", name, err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package cpu_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -12,6 +13,23 @@ import (
 	"github.com/crema-app/crema/kernels/cpu"
 	"github.com/crema-app/crema/kernels/kerneltest"
 )
+
+// loop runs op b.N times after a warm-up call and reports GFLOP/s (flops
+// per op) and, where the process' CPU time is known, GFLOP per CPU-second
+// ("GFLOP/cpu-s", a per-core rate).
+func loop(b *testing.B, flops float64, op func()) {
+	op() // warm the scratch buffers
+	b.ResetTimer()
+	c0 := cpuSeconds()
+	for b.Loop() {
+		op()
+	}
+	c1 := cpuSeconds()
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	if c1 > c0 {
+		b.ReportMetric(flops*float64(b.N)/(c1-c0)/1e9, "GFLOP/cpu-s")
+	}
+}
 
 // benchTensor uploads n values uniform in [lo, hi) to be.
 func benchTensor(b *testing.B, be kernels.Backend, n int, r *rand.Rand, lo, hi float32) kernels.Tensor {
@@ -30,12 +48,7 @@ func BenchmarkConv3x3(b *testing.B) {
 			w := benchTensor(b, be, s.Cout*s.Cin*9, r, -0.05, 0.05)
 			bias := benchTensor(b, be, s.Cout, r, -0.1, 0.1)
 			y := benchTensor(b, be, s.Cout*s.H*s.W, r, 0, 0)
-			be.Conv3x3(y, x, w, bias, s) // warm the scratch buffers
-			b.ResetTimer()
-			for b.Loop() {
-				be.Conv3x3(y, x, w, bias, s)
-			}
-			b.ReportMetric(s.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			loop(b, s.FLOPs(), func() { be.Conv3x3(y, x, w, bias, s) })
 		})
 	}
 }
@@ -52,12 +65,7 @@ func BenchmarkConv3x3Backward(b *testing.B) {
 			y := benchTensor(b, be, s.Cout*s.H*s.W, r, -1, 1)
 			w := benchTensor(b, be, s.Cout*s.Cin*9, r, -0.05, 0.05)
 			dx := benchTensor(b, be, s.Cin*s.H*s.W, r, 0, 0)
-			be.Conv3x3Backward(dx, dy, y, w, s)
-			b.ResetTimer()
-			for b.Loop() {
-				be.Conv3x3Backward(dx, dy, y, w, s)
-			}
-			b.ReportMetric(s.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			loop(b, s.FLOPs(), func() { be.Conv3x3Backward(dx, dy, y, w, s) })
 		})
 	}
 }
@@ -82,12 +90,7 @@ func BenchmarkGemm(b *testing.B) {
 			a := benchTensor(b, be, g.m*g.k, r, -1, 1)
 			bb := benchTensor(b, be, g.k*g.n, r, -1, 1)
 			c := benchTensor(b, be, g.m*g.n, r, 0, 0)
-			be.MatMul(c, a, bb, g.m, g.n, g.k, false, g.transB, 1, 0)
-			b.ResetTimer()
-			for b.Loop() {
-				be.MatMul(c, a, bb, g.m, g.n, g.k, false, g.transB, 1, 0)
-			}
-			b.ReportMetric(2*float64(g.m*g.n*g.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			loop(b, 2*float64(g.m*g.n*g.k), func() { be.MatMul(c, a, bb, g.m, g.n, g.k, false, g.transB, 1, 0) })
 		})
 	}
 }
@@ -122,8 +125,57 @@ func BenchmarkGemmGonum(b *testing.B) {
 	}
 }
 
-// BenchmarkMicroKernel is the CPU backend's description, for the record of
-// which micro-kernel a benchmark run used.
+// BenchmarkMicroKernel is the CPU backend's description and the measured
+// rate of every candidate micro-kernel (one thread, one packed block), for
+// the record of which kernel a benchmark run used.
 func BenchmarkMicroKernel(b *testing.B) {
-	b.Skip(fmt.Sprint(cpu.New(0).Describe()))
+	b.Skip(fmt.Sprint(cpu.New(0).Describe(), "; measured: ", cpu.MicroKernels()))
+}
+
+// BenchmarkEachMicroKernel runs conv3_2's forward pass at 64² (the
+// conv3_x shape of a 256² image) on each candidate micro-kernel, forced.
+func BenchmarkEachMicroKernel(b *testing.B) {
+	s := kerneltest.VGGConvs(256)[5].Shape
+	for _, name := range cpu.MicroKernelNames() {
+		be, err := cpu.NewWithKernel(0, name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(strings.ReplaceAll(name, " ", "_"), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			x := benchTensor(b, be, s.Cin*s.H*s.W, r, -1, 1)
+			w := benchTensor(b, be, s.Cout*s.Cin*9, r, -0.05, 0.05)
+			bias := benchTensor(b, be, s.Cout, r, -0.1, 0.1)
+			y := benchTensor(b, be, s.Cout*s.H*s.W, r, 0, 0)
+			loop(b, s.FLOPs(), func() { be.Conv3x3(y, x, w, bias, s) })
+		})
+	}
+}
+
+// imulChain multiplies x by m n times: a chain of dependent 64-bit IMULs
+// (3 cycles each on Zen 4/5 and on Intel cores since Sandy Bridge).
+//
+//go:noinline
+func imulChain(n, m int) int {
+	x := 1
+	for range n {
+		x *= m
+	}
+	return x
+}
+
+// BenchmarkClock estimates the core clock under load from a dependent IMUL
+// chain (3 cycles per multiply), for the fp32 peak estimates in
+// BENCHMARKS.md: a VM's lscpu shows only the TSC rate.
+func BenchmarkClock(b *testing.B) {
+	const n = 10_000_000
+	c0 := cpuSeconds()
+	for b.Loop() {
+		imulChain(n, 7)
+	}
+	c1 := cpuSeconds()
+	b.ReportMetric(3*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GHz")
+	if c1 > c0 {
+		b.ReportMetric(3*n*float64(b.N)/(c1-c0)/1e9, "GHz/cpu-s")
+	}
 }

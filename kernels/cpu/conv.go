@@ -51,66 +51,91 @@ func (op *convOperand) end(m0, m1, n0, n1 int) {
 	for m := m0; m < m1; m++ {
 		row := op.dst[m*n+n0 : m*n+n1]
 		for j, v := range row {
-			if !(v > 0) && v == v { // keep NaN, as the naive backend's math.Max does
-				row[j] = 0
+			// Go's max keeps NaN and orders -0 below +0, as the naive
+			// backend's math.Max does; under WebAssembly it is one f32.max.
+			row[j] = max(v, 0)
+		}
+	}
+}
+
+// packB writes col[k0:k0+kc, n0:n0+nc] into nr-column panels. It walks
+// one row of col at a time (one channel and tap (ky, kx)); the block's
+// pixels, taken one image row at a time, are a shifted copy of an image
+// row (zero where the tap falls outside the image, or the row is padding),
+// scattered into the panels in runs of up to nr floats. Image-row
+// bookkeeping is thus per image row and k, not per panel and k, which
+// matters under WebAssembly, where this packing cost more than the SIMD
+// products (BenchmarkPackConv).
+func (op *convOperand) packB(dst []float32, k0, kc, n0, nc, nr int) {
+	H, W := op.h, op.w
+	if rem := nc % nr; rem != 0 { // the last panel's columns past nc
+		p := nc / nr
+		last := dst[p*nr*kc : (p+1)*nr*kc]
+		for kk := 0; kk < kc; kk++ {
+			clear(last[kk*nr+rem : (kk+1)*nr])
+		}
+	}
+	ci, t := k0/9, k0%9
+	ky, kx := t/3, t%3
+	for kk := 0; kk < kc; kk++ {
+		d := dst[kk*nr:] // column q of this k row at d[(q/nr)·nr·kc + q%nr]
+		for q := 0; q < nc; {
+			pix := n0 + q
+			y, x := pix/W, pix%W
+			l := min(nc-q, W-x) // the block's pixels in image row y
+			iy := y + ky - 1
+			if iy < 0 || iy >= H {
+				scatterZero(d, q, l, nr, kc)
+				q += l
+				continue
+			}
+			row := op.src[(ci*H+iy)*W : (ci*H+iy+1)*W]
+			xs := x + kx - 1 // source column of pixel x
+			lo, hi := 0, l
+			if xs < 0 { // left of the image
+				d[(q/nr)*nr*kc+q%nr] = 0
+				lo = 1
+			}
+			if xs+l > W { // right of the image
+				e := q + l - 1
+				d[(e/nr)*nr*kc+e%nr] = 0
+				hi = l - 1
+			}
+			scatter(d, q+lo, row[xs+lo:xs+hi], nr, kc)
+			q += l
+		}
+		if kx++; kx == 3 {
+			kx = 0
+			if ky++; ky == 3 {
+				ky = 0
+				ci++
 			}
 		}
 	}
 }
 
-// packB writes col[k0:k0+kc, n0:n0+nc] into NR-column panels. Pixels of a
-// panel are walked as runs within one image row, so that each (channel, ky,
-// kx) row of col is a shifted copy of an image row with zeros at the borders.
-func (op *convOperand) packB(dst []float32, k0, kc, n0, nc int) {
-	nr := gemmNR
-	H, W := op.h, op.w
-	for p := 0; p*nr < nc; p++ {
-		pd := dst[p*nr*kc : (p+1)*nr*kc]
-		c0 := n0 + p*nr
-		cn := min(nr, nc-p*nr)
-		if cn < nr {
-			clear(pd)
-		}
-		for j := 0; j < cn; {
-			pix := c0 + j
-			y, x := pix/W, pix%W
-			l := min(cn-j, W-x)
-			ci, t := k0/9, k0%9
-			ky, kx := t/3, t%3
-			for kk := 0; kk < kc; kk++ {
-				out := pd[kk*nr+j : kk*nr+j+l]
-				if iy := y + ky - 1; iy < 0 || iy >= H {
-					clear(out)
-				} else {
-					row := op.src[(ci*H+iy)*W : (ci*H+iy+1)*W]
-					xs := x + kx - 1
-					lo, hi := 0, l
-					if xs < 0 {
-						out[0] = 0
-						lo = 1
-					}
-					if xs+l > W {
-						out[l-1] = 0
-						hi = l - 1
-					}
-					if hi-lo >= 16 {
-						copy(out[lo:hi], row[xs+lo:xs+hi])
-					} else {
-						for q := lo; q < hi; q++ {
-							out[q] = row[xs+q]
-						}
-					}
-				}
-				if kx++; kx == 3 {
-					kx = 0
-					if ky++; ky == 3 {
-						ky = 0
-						ci++
-					}
-				}
-			}
-			j += l
-		}
+// scatter writes s to columns q, q+1, … of one k row of a packed B block
+// (column j at d[(j/nr)·nr·kc + j%nr]).
+func scatter(d []float32, q int, s []float32, nr, kc int) {
+	p, j := q/nr, q%nr
+	for len(s) > 0 {
+		t := min(len(s), nr-j)
+		o := p*nr*kc + j
+		copy(d[o:o+t], s[:t])
+		s = s[t:]
+		p, j = p+1, 0
+	}
+}
+
+// scatterZero is scatter of l zeros.
+func scatterZero(d []float32, q, l, nr, kc int) {
+	p, j := q/nr, q%nr
+	for l > 0 {
+		t := min(l, nr-j)
+		o := p*nr*kc + j
+		clear(d[o : o+t])
+		l -= t
+		p, j = p+1, 0
 	}
 }
 
@@ -118,9 +143,10 @@ func (op *convOperand) packB(dst []float32, k0, kc, n0, nc int) {
 func (c *Backend) Conv3x3(dst, x, w, b kernels.Tensor, s kernels.ConvShape) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.packARows(naive.Data(w), s.Cout, s.Cin*9, false)
+	k := c.kernelFor(s.Cout, s.H*s.W)
+	c.packARows(k.mr, naive.Data(w), s.Cout, s.Cin*9, false, 1)
 	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, dst: naive.Data(dst), bias: naive.Data(b), relu: true}
-	c.gemm(op, s.Cout, s.H*s.W, s.Cin*9, 1)
+	c.gemm(k, op, s.Cout, s.H*s.W, s.Cin*9)
 }
 
 // Conv3x3Backward masks dy by [y > 0] into scratch and convolves it with the
@@ -141,7 +167,8 @@ func (c *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvSha
 			}
 		}
 	})
-	c.packAConvT(naive.Data(w), s.Cin, s.Cout)
+	k := c.kernelFor(s.Cin, s.H*s.W)
+	c.packAConvT(k.mr, naive.Data(w), s.Cin, s.Cout)
 	op := &convOperand{src: g, cin: s.Cout, h: s.H, w: s.W, dst: naive.Data(dx)}
-	c.gemm(op, s.Cin, s.H*s.W, s.Cout*9, 1)
+	c.gemm(k, op, s.Cin, s.H*s.W, s.Cout*9)
 }

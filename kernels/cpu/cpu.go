@@ -1,9 +1,16 @@
-// Package cpu is crema's pure-Go production backend. Convolutions and MatMul
-// run on a blocked, register-tiled SGEMM (gemm.go) split across worker
-// goroutines; pooling, elementwise ops and reductions are plain loops split
-// the same way. Natively it uses every core; under WebAssembly it runs on one
-// thread. On amd64 with GOEXPERIMENT=simd the GEMM micro-kernel uses Go's
-// experimental simd/archsimd package (AVX-512 or AVX2, microkernel_simd_amd64.go).
+// Package cpu is crema's CPU backend. Convolutions and MatMul run on a
+// blocked, register-tiled SGEMM (gemm.go) split across worker goroutines;
+// pooling, elementwise ops and reductions are plain loops split the same
+// way. Natively it uses every core; under WebAssembly it runs on one thread.
+//
+// The GEMM's micro-kernel is chosen by measurement among the candidates of
+// the build (kernel.go): the portable scalar 2×4 in Go everywhere; with
+// GOEXPERIMENT=simd on amd64, AVX-512 and AVX2 kernels on Go's experimental
+// simd/archsimd package (microkernel_simd_amd64.go); in a browser, SIMD128
+// block kernels in a small generated WebAssembly module that works on the
+// Go program's own memory (package wasmsimd, kernel_js.go). The scalar
+// kernel is the fallback where SIMD is missing and, with the naive backend,
+// the oracle the others are tested against.
 //
 // Its tensors are the naive backend's host tensors: the two backends can use
 // each other's tensors, and the operations without a fast kernel here
@@ -30,30 +37,45 @@ import (
 type Backend struct {
 	naive.Backend // memory operations and ResampleRows
 	workers       int
+	kernels       []*microKernel // measured candidates, fastest first (kernel.go)
 
 	mu      sync.Mutex  // guards the scratch below
-	packedA []float32   // [ceil(M/MR)·MR·K]: the A operand of the current GEMM, in MR-row panels
-	packedB [][]float32 // [workers][KC·NC + MR·NR]: one B block and edge tile per worker
+	packedA []float32   // [ceil(M/mr)·mr·K]: the A operand of the current GEMM, in mr-row panels
+	packedB [][]float32 // [workers][KC·NC + mr·nr]: one B block and edge tile per worker
 	masked  []float32   // [Cout, H, W]: dy ⊙ [y > 0] for Conv3x3Backward
 }
 
 var _ kernels.Backend = (*Backend)(nil)
 
 // New returns a CPU backend that uses up to workers goroutines
-// (0 means GOMAXPROCS).
+// (0 means GOMAXPROCS). The first call measures the GEMM micro-kernels this
+// machine can run (a few milliseconds; kernel.go).
 func New(workers int) *Backend {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	return &Backend{workers: workers}
+	return &Backend{workers: workers, kernels: measured()}
 }
 
 func (c *Backend) Name() string { return "cpu" }
 
 // Alloc returns a zeroed host tensor (shared with the naive backend).
 func (c *Backend) Alloc(n int) (kernels.Tensor, error) { return naive.Alloc("cpu", n) }
+
+// Describe names the workers and the GEMM micro-kernels with their measured
+// rates, the one most products use first.
 func (c *Backend) Describe() string {
-	return fmt.Sprintf("pure Go, %d worker(s), %s GEMM micro-kernel", c.workers, microKernelName)
+	k := c.kernels[0]
+	s := fmt.Sprintf("pure Go, %d worker(s), %s GEMM micro-kernel (%.0f GFLOP/s measured", c.workers, k.name, k.rate)
+	if len(c.kernels) > 1 {
+		last := c.kernels[len(c.kernels)-1]
+		s += fmt.Sprintf("; %s %.0f", last.name, last.rate)
+	}
+	s += ")"
+	if simdNote != "" {
+		s += "; no SIMD: " + simdNote
+	}
+	return s
 }
 
 // parallel runs fn(job) for job in [0, jobs) on up to c.workers goroutines,

@@ -1,6 +1,7 @@
 package cpu_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/crema-app/crema/kernels"
@@ -17,7 +18,8 @@ func TestCPUMatchesNaive(t *testing.T) {
 	ref := kernels.Checked(naive.Backend{})
 	for _, workers := range []int{1, 0, 3} {
 		b := kernels.Checked(cpu.New(workers))
-		t.Run(b.Describe(), func(t *testing.T) {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			t.Log(b.Describe())
 			if testing.Short() {
 				kerneltest.RunShort(t, b, ref)
 				return
@@ -25,6 +27,31 @@ func TestCPUMatchesNaive(t *testing.T) {
 			kerneltest.Run(t, b, ref)
 			kerneltest.RunCases(t, b, ref, kerneltest.LargeCases())
 		})
+	}
+}
+
+// TestEveryMicroKernel runs the conformance table on each GEMM micro-kernel
+// this machine can run (the scalar one in every build; the AVX-512 and AVX2
+// ones with GOEXPERIMENT=simd), forced for every product, against the naive
+// oracle: the measured choice may pick any of them.
+func TestEveryMicroKernel(t *testing.T) {
+	ref := kernels.Checked(naive.Backend{})
+	names := cpu.MicroKernelNames()
+	t.Logf("micro-kernels, fastest first: %v", cpu.MicroKernels())
+	for _, name := range names {
+		b, err := cpu.NewWithKernel(2, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(name, func(t *testing.T) {
+			kerneltest.Run(t, kernels.Checked(b), ref)
+			if !testing.Short() {
+				kerneltest.RunCases(t, kernels.Checked(b), ref, kerneltest.LargeCases()[:2]) // the split-K MatMuls
+			}
+		})
+	}
+	if _, err := cpu.NewWithKernel(1, "no such kernel"); err == nil {
+		t.Error("NewWithKernel accepted an unknown kernel")
 	}
 }
 

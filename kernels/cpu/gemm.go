@@ -1,14 +1,15 @@
 package cpu
 
-// The CPU backend's matrix engine: C[M, N] += alpha·A[M, K]·B[K, N] in the
-// style of Goto & van de Geijn. A is packed once per call into panels of
-// gemmMR rows (element (r, k) of panel i at i·MR·K + k·MR + r); B is packed
-// per job and per K block of gemmKC into panels of gemmNR columns (element
-// (k, j) of panel p at p·NR·kc + k·NR + j) by a gemmOperand, which is how a
-// convolution feeds its im2col tiles straight from the image without ever
-// materialising the [Cin·9, H·W] column matrix. A register-tiled micro-kernel
-// (microKernel, chosen at init: microkernel*.go) multiplies one A panel by
-// one B panel into an MR×NR tile of C.
+// The CPU backend's matrix engine: C[M, N] += A[M, K]·B[K, N] in the style
+// of Goto & van de Geijn. A is packed once per call into panels of mr rows
+// (element (r, k) of panel i at i·mr·K + k·mr + r), with the product's alpha
+// folded in; B is packed per job and per K block of gemmKC into panels of nr
+// columns (element (k, j) of panel p at p·nr·kc + k·nr + j) by a
+// gemmOperand, which is how a convolution feeds its im2col tiles straight
+// from the image without ever materialising the [Cin·9, H·W] column matrix.
+// A register-tiled micro-kernel multiplies one A panel by one B panel into
+// an mr×nr tile of C; mr and nr are the kernel's, chosen per product among
+// the measured kernels (kernel.go).
 //
 // Why our own engine and not gonum's blas32 (gonum.org/v1/gonum/blas/blas32
 // v0.17.0, measured by BenchmarkGemmGonum, figures in BENCHMARKS.md): with
@@ -31,9 +32,9 @@ const (
 
 // gemmOperand supplies the B operand and the epilogue of one product.
 type gemmOperand interface {
-	// packB writes B[k0:k0+kc, n0:n0+nc] into dst (len ≥ ceil(nc/NR)·NR·kc)
-	// as NR-column panels, zero-filling columns past nc.
-	packB(dst []float32, k0, kc, n0, nc int)
+	// packB writes B[k0:k0+kc, n0:n0+nc] into dst (len ≥ ceil(nc/nr)·nr·kc)
+	// as nr-column panels, zero-filling columns past nc.
+	packB(dst []float32, k0, kc, n0, nc, nr int)
 	// begin prepares C[m0:m1, n0:n1] before any product is added to it.
 	begin(m0, m1, n0, n1 int)
 	// end finishes C[m0:m1, n0:n1] after the whole K range was added.
@@ -42,12 +43,11 @@ type gemmOperand interface {
 	cmat() []float32
 }
 
-// packPanels packs an A operand [M, K] into c.packedA as gemmMR-row panels,
+// packPanels packs an A operand [M, K] into c.packedA as mr-row panels,
 // k-major within a panel (element (i, k) of panel p at k·mr + r, i = p·mr + r),
 // zero-padding the last panel's missing rows. fill(dst, i, r) writes row i of
 // A into dst[k·mr + r] for every k. It runs on the workers.
-func (c *Backend) packPanels(M, K int, fill func(dst []float32, i, r int)) {
-	mr := gemmMR
+func (c *Backend) packPanels(mr, M, K int, fill func(dst []float32, i, r int)) {
 	panels := (M + mr - 1) / mr
 	c.packedA = grow(c.packedA, panels*mr*K)
 	pa := c.packedA
@@ -66,19 +66,24 @@ func (c *Backend) packPanels(M, K int, fill func(dst []float32, i, r int)) {
 	})
 }
 
-// packARows packs A given row-major as [M, K] (lda = K) or, when trans, as
-// [K, M].
-func (c *Backend) packARows(a []float32, M, K int, trans bool) {
-	mr := gemmMR
-	c.packPanels(M, K, func(dst []float32, row, r int) {
+// packARows packs alpha·A, A given row-major as [M, K] (lda = K) or, when
+// trans, as [K, M].
+func (c *Backend) packARows(mr int, a []float32, M, K int, trans bool, alpha float32) {
+	c.packPanels(mr, M, K, func(dst []float32, row, r int) {
 		if trans {
 			for k := 0; k < K; k++ {
-				dst[k*mr+r] = a[k*M+row]
+				dst[k*mr+r] = alpha * a[k*M+row]
+			}
+			return
+		}
+		if alpha == 1 {
+			for k, v := range a[row*K : (row+1)*K] {
+				dst[k*mr+r] = v
 			}
 			return
 		}
 		for k, v := range a[row*K : (row+1)*K] {
-			dst[k*mr+r] = v
+			dst[k*mr+r] = alpha * v
 		}
 	})
 }
@@ -86,9 +91,8 @@ func (c *Backend) packARows(a []float32, M, K int, trans bool) {
 // packAConvT packs, as the A operand [Cin, Cout·9] of the input-gradient
 // convolution, the weights w: [Cout, Cin, 3, 3] transposed in/out and rotated
 // by 180°: A[i, (o·3+ky)·3+kx] = w[o, i, 2-ky, 2-kx].
-func (c *Backend) packAConvT(w []float32, cin, cout int) {
-	mr := gemmMR
-	c.packPanels(cin, cout*9, func(dst []float32, i, r int) {
+func (c *Backend) packAConvT(mr int, w []float32, cin, cout int) {
+	c.packPanels(mr, cin, cout*9, func(dst []float32, i, r int) {
 		for o := 0; o < cout; o++ {
 			src := w[(o*cin+i)*9 : (o*cin+i)*9+9]
 			for t := 0; t < 9; t++ {
@@ -98,11 +102,15 @@ func (c *Backend) packAConvT(w []float32, cin, cout int) {
 	})
 }
 
-// gemm runs C += A·B over the packed A in c.packedA, with B and the
-// epilogue from op. Jobs are tiles of NC columns; when there are fewer column
-// tiles than workers, the rows are split too.
-func (c *Backend) gemm(op gemmOperand, M, N, K int, alpha float32) {
-	mr, nr := gemmMR, gemmNR
+// kernelFor is the micro-kernel of an [M, N] product (kernel.go: choose).
+func (c *Backend) kernelFor(M, N int) *microKernel { return choose(c.kernels, M, N) }
+
+// gemm runs C += A·B with kernel k over the packed A in c.packedA (packed
+// for k.mr), with B and the epilogue from op. Jobs are tiles of NC columns;
+// when there are fewer column tiles than workers, the rows are split too.
+// Each job hands the micro-kernel one packed block per K step.
+func (c *Backend) gemm(k *microKernel, op gemmOperand, M, N, K int) {
+	mr, nr := k.mr, k.nr
 	nc := max(1, gemmNC/nr) * nr
 	nTiles := (N + nc - 1) / nc
 	mPanels := (M + mr - 1) / mr
@@ -121,7 +129,7 @@ func (c *Backend) gemm(op gemmOperand, M, N, K int, alpha float32) {
 	c.parallel(nTiles*mChunks, func(worker, job int) {
 		buf := c.packedB[worker]
 		pb := buf[:kc0*nc]
-		tile := buf[kc0*nc : kc0*nc+mr*nr] // [MR, NR]: edge tiles
+		tile := buf[kc0*nc : kc0*nc+mr*nr] // [mr, nr]: edge tiles
 		t, mc := job/mChunks, job%mChunks
 		n0 := t * nc
 		n1 := min(N, n0+nc)
@@ -130,31 +138,14 @@ func (c *Backend) gemm(op gemmOperand, M, N, K int, alpha float32) {
 		m0, m1 := p0*mr, min(M, p1*mr)
 		op.begin(m0, m1, n0, n1)
 		cdata := op.cmat()
-		for k0 := 0; k0 < K; k0 += gemmKC {
+		bPanels := (n1 - n0 + nr - 1) / nr
+		colsLast := n1 - n0 - (bPanels-1)*nr
+		rowsLast := m1 - (p1-1)*mr
+		for k0 := 0; k0 < K && m1 > m0 && n1 > n0; k0 += gemmKC { // (kernels need ≥ 1 panel)
 			kc := min(gemmKC, K-k0)
-			op.packB(pb, k0, kc, n0, n1-n0)
-			for p := p0; p < p1; p++ {
-				ap := pa[p*mr*K+k0*mr : p*mr*K+(k0+kc)*mr]
-				row := p * mr
-				rows := min(mr, M-row)
-				for q := 0; n0+q*nr < n1; q++ {
-					bp := pb[q*nr*kc : (q+1)*nr*kc]
-					col := n0 + q*nr
-					cols := min(nr, n1-col)
-					if rows == mr && cols == nr {
-						microKernel(kc, ap, bp, cdata[row*N+col:], N, alpha)
-						continue
-					}
-					clear(tile)
-					microKernel(kc, ap, bp, tile, nr, alpha)
-					for r := 0; r < rows; r++ {
-						dst := cdata[(row+r)*N+col : (row+r)*N+col+cols]
-						for j, v := range tile[r*nr : r*nr+cols] {
-							dst[j] += v
-						}
-					}
-				}
-			}
+			op.packB(pb, k0, kc, n0, n1-n0, nr)
+			k.run(kc, pa[p0*mr*K+k0*mr:], mr*K, p1-p0, rowsLast,
+				pb[:bPanels*nr*kc], bPanels, colsLast, cdata[m0*N+n0:], N, tile)
 		}
 		op.end(m0, m1, n0, n1)
 	})

@@ -34,8 +34,7 @@ func (op *matOperand) begin(m0, m1, n0, n1 int) {
 
 func (op *matOperand) end(m0, m1, n0, n1 int) {}
 
-func (op *matOperand) packB(dst []float32, k0, kc, n0, nc int) {
-	nr := gemmNR
+func (op *matOperand) packB(dst []float32, k0, kc, n0, nc, nr int) {
 	for p := 0; p*nr < nc; p++ {
 		pd := dst[p*nr*kc : (p+1)*nr*kc]
 		c0 := n0 + p*nr
@@ -59,12 +58,13 @@ func (op *matOperand) packB(dst []float32, k0, kc, n0, nc int) {
 	}
 }
 
-// MatMul packs op(a) and runs the blocked GEMM; alpha is applied by the
-// micro-kernel and beta by the epilogue.
+// MatMul packs alpha·op(a) and runs the blocked GEMM; beta is applied by the
+// epilogue.
 func (c *Backend) MatMul(dst, a, b kernels.Tensor, m, n, k int, transA, transB bool, alpha, beta float32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.packARows(naive.Data(a), m, k, transA)
+	mk := c.kernelFor(m, n)
+	c.packARows(mk.mr, naive.Data(a), m, k, transA, alpha)
 	op := &matOperand{b: naive.Data(b), n: n, k: k, transB: transB, c: naive.Data(dst), beta: beta}
-	c.gemm(op, m, n, k, alpha)
+	c.gemm(mk, op, m, n, k)
 }

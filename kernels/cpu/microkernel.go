@@ -1,7 +1,7 @@
 package cpu
 
-// microKernelScalar2x4 is the portable micro-kernel (default build and
-// WebAssembly): c[r·ldc+j] += alpha·Σ_k a[k·2+r]·b[k·4+j] for a 2×4 tile,
+// scalar2x4 is the portable micro-kernel (every build, and the reference the
+// measured choice starts from): c[r·ldc+j] += Σ_k a[k·2+r]·b[k·4+j] for a 2×4 tile,
 // with the k loop unrolled four times. Go does not vectorise, so this is
 // scalar code. Two things make it fast on both targets: few loop iterations
 // (Go's wasm backend sends every backward branch through the function's
@@ -10,8 +10,10 @@ package cpu
 // registers on amd64 and in wasm locals under V8. Measured on conv3_2 at
 // 256² (idle 2-core Zen 5): 17.9 GFLOP/s against 16.2 for the 2×3 kernel it
 // replaced; under node 1.3–1.6× faster (BENCHMARKS.md).
-// microKernelScalar2x4: c[r·ldc+j] += alpha·Σ_k a[k·2+r]·b[k·4+j].
-func microKernelScalar2x4(kc int, a, b, c []float32, ldc int, alpha float32) {
+var scalar2x4 = microKernel{name: "scalar 2×4", mr: 2, nr: 4, tile: microKernelScalar2x4}
+
+// microKernelScalar2x4: c[r·ldc+j] += Σ_k a[k·2+r]·b[k·4+j].
+func microKernelScalar2x4(kc int, a, b, c []float32, ldc int) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
 	a = a[:kc*2]
 	b = b[:kc*4]
@@ -71,13 +73,13 @@ func microKernelScalar2x4(kc int, a, b, c []float32, ldc int, alpha float32) {
 		b = b[4:]
 	}
 	r := c[0:4:4]
-	r[0] += alpha * c00
-	r[1] += alpha * c01
-	r[2] += alpha * c02
-	r[3] += alpha * c03
+	r[0] += c00
+	r[1] += c01
+	r[2] += c02
+	r[3] += c03
 	r = c[ldc : ldc+4 : ldc+4]
-	r[0] += alpha * c10
-	r[1] += alpha * c11
-	r[2] += alpha * c12
-	r[3] += alpha * c13
+	r[0] += c10
+	r[1] += c11
+	r[2] += c12
+	r[3] += c13
 }

@@ -1,12 +1,10 @@
-//go:build !(goexperiment.simd && amd64)
+//go:build !(goexperiment.simd && amd64) && !js
 
 package cpu
 
-// Without GOEXPERIMENT=simd on amd64 (and always under WebAssembly) the
-// portable scalar kernel is the only one.
-var (
-	gemmMR          = 2
-	gemmNR          = 4
-	microKernel     = microKernelScalar2x4
-	microKernelName = "scalar 2×4"
-)
+// Without GOEXPERIMENT=simd on amd64 the portable scalar kernel is the only
+// candidate (under WebAssembly see kernel_js.go).
+func candidates() []*microKernel {
+	s := scalar2x4
+	return []*microKernel{&s}
+}

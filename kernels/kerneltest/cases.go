@@ -116,6 +116,7 @@ func Cases() []Case {
 	for _, n := range []int{1, 1000, 100003} {
 		cs = append(cs, adam(n, n <= 1000))
 	}
+	cs = append(cs, robustCases()...)
 	return cs
 }
 

@@ -77,6 +77,14 @@ type Case struct {
 	// example that a ReLU really clipped some values), so that a case cannot
 	// pass vacuously.
 	CheckRef func(out [][]float32) error
+	// NaN requires NaN in the outputs exactly where the reference has it
+	// (Compare only requires none where the reference has none).
+	NaN bool
+	// Check, when set, replaces the comparison with the reference for an
+	// operation whose result is not unique (SortRows of rows holding NaN):
+	// it checks each backend's outputs against the inputs and fails the
+	// case on an error.
+	Check func(in, out [][]float32) error
 }
 
 // Rand is the generator of c's inputs.
@@ -178,7 +186,23 @@ func RunCases(t *testing.T, got, ref kernels.Backend, cases []Case) {
 			if len(have) != len(want) {
 				t.Fatalf("%s returned %d outputs, %s %d", got.Name(), len(have), ref.Name(), len(want))
 			}
+			if c.Check != nil {
+				for _, r := range []struct {
+					b   kernels.Backend
+					out [][]float32
+				}{{ref, want}, {got, have}} {
+					if err := c.Check(in, r.out); err != nil {
+						t.Errorf("%s: %v", r.b.Name(), err)
+					}
+				}
+				return
+			}
 			for k := range want {
+				if c.NaN {
+					if err := sameNaN(have[k], want[k]); err != nil {
+						t.Errorf("output %d: %s vs %s: %v", k, got.Name(), ref.Name(), err)
+					}
+				}
 				if err := Compare(have[k], want[k], c.Tol); err != nil {
 					t.Errorf("output %d: %s vs %s: %v", k, got.Name(), ref.Name(), err)
 				}
@@ -197,6 +221,16 @@ func exec(b kernels.Backend, c Case, in [][]float32) ([][]float32, error) {
 	}
 	out := c.Do(e, cp)
 	return out, e.err
+}
+
+// sameNaN checks that got is NaN exactly where ref is.
+func sameNaN(got, ref []float32) error {
+	for i := range ref {
+		if r, g := math.IsNaN(float64(ref[i])), math.IsNaN(float64(got[i])); r != g {
+			return fmt.Errorf("at %d: %g, want %g", i, got[i], ref[i])
+		}
+	}
+	return nil
 }
 
 // Compare checks max|got-ref| / max|ref| < tol (absolute when ref is all

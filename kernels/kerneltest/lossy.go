@@ -8,21 +8,44 @@ import (
 
 // Lossy is a backend that works until its device is "lost": after
 // FailAfter reads, every Read and ReadAt returns an error wrapping
-// kernels.ErrDeviceLost, as a GPU backend's do. Tests of the fallback to the
-// CPU (model/transfer, model/session) run on it.
+// kernels.ErrDeviceLost, as a GPU backend's do — or Err, when set (say a
+// validation error wrapping kernels.ErrDevice). With MaxAlloc > 0, Alloc
+// of more than MaxAlloc elements fails with an out-of-memory error wrapping
+// kernels.ErrDevice. LastError returns the last of those errors, as a GPU
+// backend's does. Tests of the fallback to the CPU (model/transfer,
+// model/session) run on it.
 type Lossy struct {
 	kernels.Backend
 	FailAfter int
+	Err       error
+	MaxAlloc  int
 	reads     int
+	last      error
 }
 
 func (l *Lossy) lost() error {
 	l.reads++
 	if l.reads > l.FailAfter {
-		return fmt.Errorf("webgpu: queue: %w", kernels.ErrDeviceLost)
+		l.last = l.Err
+		if l.last == nil {
+			l.last = fmt.Errorf("webgpu: queue: %w", kernels.ErrDeviceLost)
+		}
+		return l.last
 	}
 	return nil
 }
+
+// Alloc fails beyond MaxAlloc elements.
+func (l *Lossy) Alloc(n int) (kernels.Tensor, error) {
+	if l.MaxAlloc > 0 && n > l.MaxAlloc {
+		l.last = &kernels.DeviceError{Msg: fmt.Sprintf("webgpu: cannot allocate %d floats: out of memory (test)", n)}
+		return nil, l.last
+	}
+	return l.Backend.Alloc(n)
+}
+
+// LastError is the last error wrapping kernels.ErrDevice it returned.
+func (l *Lossy) LastError() error { return l.last }
 
 // Name is "webgpu": the backend stands in for a GPU.
 func (l *Lossy) Name() string { return "webgpu" }

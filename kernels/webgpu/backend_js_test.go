@@ -102,25 +102,33 @@ func b2i(v bool) int {
 }
 
 // TestWebGPUAllocLimits: sizes the device cannot hold are refused with a
-// message, not a crash; the budget counts live tensors only, and a reused
-// buffer comes back zeroed.
+// message that wraps kernels.ErrDevice, not a crash; the budget counts live
+// tensors only, and a reused buffer comes back zeroed.
 func TestWebGPUAllocLimits(t *testing.T) {
-	b := openGPU(t)
-	_, err := b.Alloc(1 << 40)
-	if err == nil || !strings.Contains(err.Error(), "cannot allocate 1099511627776 floats") ||
-		!strings.Contains(err.Error(), "per buffer") {
-		t.Errorf("Alloc(2^40): err = %v, want a per-buffer limit message", err)
-	}
-
-	old := webgpu.BudgetBytes
-	defer func() { webgpu.BudgetBytes = old }()
-	webgpu.BudgetBytes = 8 << 20 // 8 MiB
-	a, err := b.Alloc(1 << 20)   // 4 MiB
+	g, err := webgpu.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Alloc(1 << 20); err == nil || !strings.Contains(err.Error(), "budget") {
-		t.Errorf("Alloc past the budget: err = %v, want a budget message", err)
+	defer g.Close()
+	b := kernels.Checked(g)
+	_, err = b.Alloc(1 << 40)
+	if err == nil || !strings.Contains(err.Error(), "cannot allocate 1099511627776 floats") ||
+		!strings.Contains(err.Error(), "per buffer") || !errors.Is(err, kernels.ErrDevice) {
+		t.Errorf("Alloc(2^40): err = %v, want a per-buffer limit message wrapping ErrDevice", err)
+	}
+	total, per := g.Budget()
+	if total < 512<<20 || per < 128<<20 {
+		t.Errorf("Budget() = %d, %d: want at least 512 MiB in all and 128 MiB per tensor (WebGPU's defaults)", total, per)
+	}
+	t.Logf("budget %d MiB, %d MiB per tensor", total>>20, per>>20)
+
+	g.SetBudget(8 << 20)       // 8 MiB
+	a, err := b.Alloc(1 << 20) // 4 MiB
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Alloc(1 << 20); err == nil || !strings.Contains(err.Error(), "budget") || !errors.Is(err, kernels.ErrDevice) {
+		t.Errorf("Alloc past the budget: err = %v, want a budget message wrapping ErrDevice", err)
 	}
 	b.Free(a)
 	c, err := b.Alloc(1 << 20) // fits again (reuses a's buffer, zeroed)

@@ -2,19 +2,12 @@ package webgpu
 
 import "fmt"
 
-// BudgetBytes bounds the bytes the WebGPU backend keeps allocated at once
-// (live tensors, its scratch and its pool of freed buffers). Browsers do not
-// tell how much GPU memory there is; 2 GiB holds a 512² style transfer
-// through conv5_1 and fits integrated GPUs. Alloc fails with a message beyond
-// it, and beyond the adapter's maxBufferSize / maxStorageBufferBindingSize
-// for one tensor. Set it before Open.
-var BudgetBytes int64 = 2 << 30
-
 // Freed buffers are kept for reuse (zeroed on reuse) up to this many bytes.
 const maxPooledBytes = 256 << 20
 
-// Buffers at least this large are created inside error scopes, so that an
-// out-of-memory failure becomes an Alloc error instead of a broken tensor.
+// Buffers at least this large are created and their error scopes awaited at
+// once, so that an out-of-memory failure becomes an Alloc error (the backend
+// stays usable) instead of an error at the next Read (which breaks it).
 const checkedAllocBytes = 64 << 20
 
 // tensor is a WebGPU buffer of n float32s (size bytes, a multiple of 16).
@@ -43,6 +36,7 @@ const (
 	scratchIDs            // sort ids
 	scratchSplitK         // split-K partial products
 	scratchMask           // the ReLU-masked dy of Conv3x3Backward
+	scratchDots           // Dots partials
 	numScratch
 )
 
@@ -54,9 +48,13 @@ func (g *Backend) newTensor(n int, label string) (*tensor, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("webgpu: cannot allocate %d floats", n)
 	}
+	if int64(n) > (1<<32-16)/4 {
+		return nil, devErr(false, "webgpu: cannot allocate %d floats (%.1f MiB): over this GPU's limit of %.1f MiB per buffer",
+			n, mib(int64(n)*4), mib(min(g.limits.maxBuffer, g.limits.maxStorageBinding)))
+	}
 	size := (max(n, 1)*4 + 15) &^ 15
 	if int64(size) > g.limits.maxBuffer || int64(size) > g.limits.maxStorageBinding {
-		return nil, fmt.Errorf("webgpu: cannot allocate %d floats (%.1f MiB): over this GPU's limit of %.1f MiB per buffer (maxBufferSize %.1f MiB, maxStorageBufferBindingSize %.1f MiB)",
+		return nil, devErr(false, "webgpu: cannot allocate %d floats (%.1f MiB): over this GPU's limit of %.1f MiB per buffer (maxBufferSize %.1f MiB, maxStorageBufferBindingSize %.1f MiB)",
 			n, mib(int64(n)*4), mib(min(g.limits.maxBuffer, g.limits.maxStorageBinding)), mib(g.limits.maxBuffer), mib(g.limits.maxStorageBinding))
 	}
 	if ids := g.pool[size]; len(ids) > 0 {
@@ -67,22 +65,19 @@ func (g *Backend) newTensor(n int, label string) (*tensor, error) {
 		g.clearBuffer(id, size)
 		return &tensor{id: id, n: n, size: size, owner: g}, nil
 	}
-	if g.live+g.pooled+int64(size) > BudgetBytes {
+	if g.live+g.pooled+int64(size) > g.budget {
 		g.drainPool()
 	}
-	if g.live+int64(size) > BudgetBytes {
-		return nil, fmt.Errorf("webgpu: cannot allocate %d floats (%.1f MiB): %.1f MiB are in use and the budget is %.1f MiB (webgpu.BudgetBytes)",
-			n, mib(int64(n)*4), mib(g.live), mib(BudgetBytes))
+	if g.live+int64(size) > g.budget {
+		return nil, devErr(false, "webgpu: cannot allocate %d floats (%.1f MiB): %.1f MiB are in use and this GPU's budget is %.1f MiB",
+			n, mib(int64(n)*4), mib(g.live), mib(g.budget))
 	}
 	g.nextID++
 	id := g.nextID
 	checked := size >= checkedAllocBytes
-	if checked {
-		g.flush() // the error scope must not catch earlier work's errors
-	}
 	if err := g.ex.newBuffer(id, size, label, checked); err != nil {
 		g.ex.freeBuffer(id)
-		return nil, fmt.Errorf("webgpu: cannot allocate %d floats (%.1f MiB): %v", n, mib(int64(n)*4), err)
+		return nil, devErr(false, "webgpu: cannot allocate %d floats (%.1f MiB): %v", n, mib(int64(n)*4), err)
 	}
 	g.live += int64(size)
 	return &tensor{id: id, n: n, size: size, owner: g}, nil
@@ -96,7 +91,7 @@ func (g *Backend) release(t *tensor) {
 	}
 	t.freed = true
 	g.live -= int64(t.size)
-	if g.pooled+int64(t.size) <= maxPooledBytes && !g.lost {
+	if g.pooled+int64(t.size) <= maxPooledBytes && g.broken == nil {
 		g.pool[t.size] = append(g.pool[t.size], t.id)
 		g.pooled += int64(t.size)
 		return

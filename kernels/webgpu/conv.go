@@ -10,9 +10,10 @@ import (
 type convParams struct {
 	M, N, K uint32 // out [M, N] = A [M, K] · B [K, N]; K = C·9
 	H, W    uint32 // in: [C, H, W]
-	vec4A   bool   // K % 4 == 0: A is read as vec4
 	kc      uint32 // taps per split-K slice
 	S       uint32 // split-K slices
+	tilesN  uint32 // tiles along N: ceil(N/TN)
+	tiles   uint32 // tilesN · ceil(M/TM)
 }
 
 // flipParams is the uniform of convflip.wgsl.
@@ -43,22 +44,21 @@ func newConvKernels(bk int, tile convTile) *convKernels {
 	return &convKernels{
 		bk:     bk,
 		tile:   tile,
-		fwd:    k("conv forward", "main", "urrrrww", ""),
-		bwd:    k("conv backward", "main", "urrrrww", ",BACKWARD=1"),
-		fwdSum: k("conv forward finish", "finish", "u---rww", ""),
-		bwdSum: k("conv backward finish", "finish", "u---rww", ",BACKWARD=1"),
+		fwd:    k("conv forward", "main", "urrrww", ""),
+		bwd:    k("conv backward", "main", "urrrww", ",BACKWARD=1"),
+		fwdSum: k("conv forward finish", "finish", "u--rww", ""),
+		bwdSum: k("conv backward finish", "finish", "u--rww", ",BACKWARD=1"),
 	}
 }
 
-// convKernelsFor returns the conv pipelines for tile shape t, made on first use.
-func (g *Backend) convKernelsFor(t convTile) *convKernels {
-	ck := g.convK[t]
-	if ck == nil {
-		ck = newConvKernels(32, t)
-		g.convK[t] = ck
+// convKernelsOf are conv.wgsl's pipelines for every tile shape, at BK = 32.
+var convKernelsOf = func() map[convTile]*convKernels {
+	m := map[convTile]*convKernels{}
+	for _, t := range convTiles {
+		m[t] = newConvKernels(32, t)
 	}
-	return ck
-}
+	return m
+}()
 
 func (g *Backend) Conv3x3(dst, x, w, b kernels.Tensor, s kernels.ConvShape) {
 	g.mu.Lock()
@@ -89,24 +89,20 @@ func (g *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvSha
 
 // conv records conv.wgsl's implicit GEMM out[m, H·W] = A[m, c·9]·B with B
 // gathered from in: [c, H, W] (see the shader), in the tile shape that wastes
-// least on padding for m × H·W (tiles.go). On hardware GPUs it splits K when
-// out has too few tiles to fill the GPU; software adapters, which run
-// workgroups on a few CPU cores, only lose by it. aux is the bias [m]
-// forward (unused backward).
+// least on padding for m × H·W (tiles.go). It splits K when out has fewer
+// tiles (in units of 64×64) than the adapter runs workgroups at once
+// (g.parallel: on CPU implementations, which run a workgroup per core,
+// that is almost never). aux is the bias [m] forward (unused backward).
 func (g *Backend) conv(backward bool, m, c int, s kernels.ConvShape, in, a, aux, out *tensor) {
 	n, k := s.H*s.W, c*9
-	ck := g.convKernelsFor(g.convTileFor(m, n))
+	ck := convKernelsOf[g.convTileFor(m, n)]
 	tm, tn := ck.tile.tm, ck.tile.tn
 	main, sum := ck.fwd, ck.fwdSum
 	if backward {
 		main, sum = ck.bwd, ck.bwdSum
 	}
-	// Work in units of 64×64 tiles.
-	tiles := ((n+tn-1)/tn*tn*((m+tm-1)/tm*tm) + 4095) / 4096
-	slices := 1
-	if tiles < 128 && k >= 512 && !g.software {
-		slices = min((128+tiles-1)/tiles, k/256)
-	}
+	tilesN, tilesM := (n+tn-1)/tn, (m+tm-1)/tm
+	slices := splitK((tilesN*tn*tilesM*tm+4095)/4096, k, 512, g.parallel)
 	if g.convS > 0 {
 		slices = g.convS
 	}
@@ -120,11 +116,23 @@ func (g *Backend) conv(backward bool, m, c int, s kernels.ConvShape, in, a, aux,
 		}
 	}
 	p := convParams{M: uint32(m), N: uint32(n), K: uint32(k), H: uint32(s.H), W: uint32(s.W),
-		vec4A: k%4 == 0, kc: uint32(kc), S: uint32(slices)}
-	g.dispatch(main, p, (n+tn-1)/tn, (m+tm-1)/tm, slices, in, a, a, aux, out, part)
+		kc: uint32(kc), S: uint32(slices), tilesN: uint32(tilesN), tiles: uint32(tilesN * tilesM)}
+	gx, gy := fold(tilesN * tilesM)
+	g.dispatch(main, p, gx, gy, slices, in, a, aux, out, part)
 	if slices > 1 {
 		g.dispatch(sum, p, groups1D(m*n), 1, 1, aux, out, part)
 	}
+}
+
+// splitK is the number of K slices for a product of tiles 64×64 tiles and
+// depth k on an adapter that runs parallel workgroups at once: 1 when the
+// tiles already fill it or k < minK, else enough slices of at least 256 to
+// fill it.
+func splitK(tiles, k, minK, parallel int) int {
+	if tiles >= parallel || k < minK {
+		return 1
+	}
+	return max(1, min((parallel+tiles-1)/tiles, k/256, maxGroups))
 }
 
 // flippedWeights returns w' = the [Cin, Cout·9] weights of the input-gradient

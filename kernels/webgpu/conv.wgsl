@@ -11,28 +11,42 @@
 //            ReluMask so that the gather reads one buffer), C = Cout,
 //            M = Cin; out = dx = A·B.
 // Tiling: a workgroup of TM·TN/16 threads computes a TM×TN tile of out (TM
-// rows of M × TN pixels); the K loop steps by BK, staging a TM×BK tile of A
-// and a BK×TN tile of B in workgroup memory (BK·(TM + TN)·4 B, stored as vec4
-// along M and N); each thread accumulates a 4×4 register block (4 rows of M ×
-// 4 consecutive pixels) and loads 4·BK/TN vec4s of A and 4·BK/TM rows of 4
-// taps of B per step (the coordinates of its 4 pixels are computed once,
-// outside the K loop). TM, TN and BK are override constants chosen by the
-// host per shape: 64×64 (256 threads, 16 KiB at BK = 32) in general, thinner
-// tiles where M or N is small (64×16 or 64×4 for the few pixels of deep
-// layers of small images, 4×64 or 8×64 for conv1_1's input gradient, M = 3),
-// so that threads are not spent on padding. TM and TN are multiples of 4 that
-// divide 4·BK, TM·TN ≤ 4096 and BK·(TM + TN)·4 fits in workgroup memory. A is
-// read as vec4 (binding 3) when K is a multiple of 4, i.e. C % 4 == 0 (every
-// VGG layer but conv1_1's forward), else as scalars (binding 2).
-// Split-K: when out has few tiles (deep layers of small images, on hardware
-// GPUs only), the host dispatches S = numWorkgroups.z slices of kc (a multiple
-// of BK) taps each; every slice writes its raw sums to part[s, M, N], and
-// finish adds the S slices (and, forward, the bias and the ReLU). With S = 1,
-// main writes out.
-// Bindings: 0 uniform p; 1 in (x or dy); 2 A as f32 and 3 the same buffer as
-// vec4; 4 aux (bias [M] forward; unused backward); 5 out [M, H, W];
-// 6 part (scratch [S, M, N], a dummy when S = 1).
-// Dispatch: main (ceil(N/TN), ceil(M/TM), S); finish: grid-stride over M·N.
+// rows of M × TN pixels); the K loop steps by BK, staging a BK×TM tile of A
+// and a BK×TN tile of B in workgroup memory (BK·(TM + TN)·4 B, both stored
+// [k][vec4 along M or N]); each thread accumulates a 4×4 register block (4
+// rows of M × 4 consecutive pixels). TM, TN and BK are override constants
+// chosen by the host per shape: 64×64 (256 threads, 16 KiB at BK = 32) in
+// general, thinner tiles where M or N is small (64×16 or 64×4 for the few
+// pixels of deep layers of small images, 4×64 or 8×64 for conv1_1's input
+// gradient, M = 3), so that threads are not spent on padding. TM and TN are
+// powers of two from 4 to 64 (the swizzle below needs TM/4 a power of two),
+// TM·TN ≤ 4096, and BK·(TM + TN)·4 fits in workgroup memory.
+// Workgroup stores: every invocation writes whole vec4s, never components of
+// a vec4 another invocation writes (WGSL lets a component store access the
+// whole vector, and Tint's HLSL does read-merge-write it). The A loader
+// gives each invocation one (k, 4-row group) slot: it reads A[m..m+3, k]
+// (consecutive invocations take consecutive k, so the four reads are
+// coalesced along A's rows) and stores the vec4 at
+//   As[k·RM + (g ^ (k mod RM))],   RM = TM/4, g = the row group,
+// an XOR swizzle under which the 8 invocations of a 128-bit store phase hit
+// 8 different bank quads (TM ≥ 32; 2-way at TM = 16, none to spare below);
+// the compute loop reads As[kk·RM + (ty ^ (kk mod RM))], one row group per
+// invocation, broadcast within a SIMD group. The B loader gives each
+// invocation its own 4 output pixels at rows ty, ty + RM, ... of the step
+// (their coordinates computed once, outside the K loop), stored at
+// Bs[k·RN + tx]: consecutive invocations, consecutive vec4s.
+// Grid: the ceil(N/TN)·ceil(M/TM) tiles are numbered n-tile fastest and
+// spread over numWorkgroups.x × .y (the host keeps both ≤ 65535, the
+// per-dimension limit; surplus workgroups of the last row return at once).
+// Split-K: when out has few tiles (deep layers of small images, on GPUs
+// whose parallelism they would not fill), the host dispatches
+// S = numWorkgroups.z slices of kc (a multiple of BK) taps each; every slice
+// writes its raw sums to part[s, M, N], and finish adds the S slices (and,
+// forward, the bias and the ReLU). With S = 1, main writes out.
+// Bindings: 0 uniform p; 1 in (x or dy); 2 A [M, K]; 3 aux (bias [M]
+// forward; unused backward); 4 out [M, H, W]; 5 part (scratch [S, M, N], a
+// dummy when S = 1).
+// Dispatch: main (gx, gy, S) with gx·gy ≥ tiles; finish: grid-stride over M·N.
 // Params, the struct of the uniform p, is generated from convParams (conv.go)
 // and appended to this file when the pipeline is created.
 
@@ -41,19 +55,18 @@ override BACKWARD: bool = false;
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> inp: array<f32>;
 @group(0) @binding(2) var<storage, read> A: array<f32>;
-@group(0) @binding(3) var<storage, read> A4: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> aux: array<f32>;
-@group(0) @binding(5) var<storage, read_write> outp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> part: array<f32>;
+@group(0) @binding(3) var<storage, read> aux: array<f32>;
+@group(0) @binding(4) var<storage, read_write> outp: array<f32>;
+@group(0) @binding(5) var<storage, read_write> part: array<f32>;
 
-// BK is the k-depth of one tile step, 16 or 32; TM × TN is the tile (the
-// host's choice, see the header).
+// BK is the k-depth of one tile step; TM × TN is the tile (the host's
+// choice, see the header).
 override BK: u32 = 32u;
 override TM: u32 = 64u;
 override TN: u32 = 64u;
 
-var<workgroup> As: array<vec4<f32>, BK * TM / 4u>; // [BK k][TM rows as TM/4 vec4]
-var<workgroup> Bs: array<vec4<f32>, BK * TN / 4u>; // [BK k][TN pixels as TN/4 vec4]
+var<workgroup> As: array<vec4<f32>, BK * TM / 4u>; // [BK k][TM/4 row groups, swizzled]
+var<workgroup> Bs: array<vec4<f32>, BK * TN / 4u>; // [BK k][TN/4 pixel groups]
 
 // tap is B[k, pixel] for the tap k = (c, ky, kx) (0 from kEnd on) at a pixel
 // given by its row and column (px < 0 marks a pixel past N).
@@ -73,12 +86,26 @@ fn tap(k: u32, kEnd: u32, py: i32, px: i32) -> f32 {
   return inp[at];
 }
 
+// weight is A[m, k], 0 outside [M, kEnd).
+fn weight(m: u32, k: u32, kEnd: u32) -> f32 {
+  if (m >= p.M || k >= kEnd) {
+    return 0.0;
+  }
+  return A[m * p.K + k];
+}
+
 @compute @workgroup_size(TM * TN / 16u)
-fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let tile = wg.y * nwg.x + wg.x;
+  if (tile >= p.tiles) {
+    return; // surplus workgroup of the folded grid (uniform: same for the whole workgroup)
+  }
   let RM = TM / 4u; // threads along M
   let RN = TN / 4u; // threads along N
-  let m0 = wg.y * TM;
-  let n0 = wg.x * TN;
+  let NT = RM * RN; // threads
+  let m0 = (tile / p.tilesN) * TM;
+  let n0 = (tile % p.tilesN) * TN;
   let tx = t % RN;
   let ty = t / RN;
   // B loader: k ty, ty+RM, ... of the step, pixels n0+4·tx..n0+4·tx+3 (the
@@ -98,31 +125,14 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
   let kEnd = min(p.K, kBegin + p.kc);
   var acc: array<vec4<f32>, 4>;
   for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
-    // A loader: the TM·BK/4 vec4s (row, 4 taps) of the tile, strided by the
-    // workgroup size.
-    for (var i = t; i < TM * BK / 4u; i += RM * RN) {
-      let ar = i / (BK / 4u);
-      let col = (i % (BK / 4u)) * 4u;
-      let gr = m0 + ar;
-      let gk = k0 + col;
-      var av = vec4<f32>(0.0);
-      if (gr < p.M) {
-        if (p.vec4A != 0u) {
-          if (gk < kEnd) {
-            av = A4[(gr * p.K + gk) / 4u];
-          }
-        } else {
-          for (var e = 0u; e < 4u; e++) {
-            if (gk + e < kEnd) {
-              av[e] = A[gr * p.K + gk + e];
-            }
-          }
-        }
-      }
-      As[col * RM + ar / 4u][ar % 4u] = av.x;
-      As[(col + 1u) * RM + ar / 4u][ar % 4u] = av.y;
-      As[(col + 2u) * RM + ar / 4u][ar % 4u] = av.z;
-      As[(col + 3u) * RM + ar / 4u][ar % 4u] = av.w;
+    // A loader: slot i = (row group g, tap kq), kq fastest.
+    for (var i = t; i < BK * RM; i += NT) {
+      let kq = i % BK;
+      let g = i / BK;
+      let m = m0 + g * 4u;
+      let k = k0 + kq;
+      As[kq * RM + (g ^ (kq & (RM - 1u)))] = vec4<f32>(weight(m, k, kEnd), weight(m + 1u, k, kEnd),
+                                                        weight(m + 2u, k, kEnd), weight(m + 3u, k, kEnd));
     }
     for (var kk = ty; kk < BK; kk += RM) {
       let k = k0 + kk;
@@ -131,7 +141,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {
-      let a = As[kk * RM + ty];
+      let a = As[kk * RM + (ty ^ (kk & (RM - 1u)))];
       let b = Bs[kk * RN + tx];
       acc[0] += a.x * b;
       acc[1] += a.y * b;

@@ -24,9 +24,38 @@
 //
 // The Go code is split by operation family, each file next to its shader:
 // conv.go (conv.wgsl, convflip.wgsl; tiles.go is conv's tile cost model),
-// matmul.go, pool.go, elementwise.go, rows.go, sort.go, reduce.go, tv.go and
-// adam.go. backend.go holds the Backend and its memory operations,
-// buffers.go the buffer pool, pipeline.go the pipeline cache.
+// matmul.go, pool.go, elementwise.go, rows.go, sort.go, reduce.go (with
+// dots.wgsl, the batched dot products of Dots), tv.go and adam.go.
+// backend.go holds the Backend and its memory operations, buffers.go the
+// buffer pool, pipeline.go the pipelines, adapter.go what is derived from
+// the adapter (software or not, parallelism, memory budget) and
+// selftest.go the self-test.
+//
+// # Written to the specification, not to one implementation
+//
+// The shaders are written against the WGSL and WebGPU specifications, and
+// tested on two implementations (Chromium's Dawn on SwiftShader, Firefox's
+// wgpu on lavapipe), since what one tolerates another may not: no
+// invocation stores a component of a workgroup vector another writes (each
+// stores whole vec4s, swizzled against bank conflicts); no float constant
+// is infinite (the sort pads with the largest finite float, and orders
+// padding last by index); NaN is recognised by its bits where the interface
+// defines what it does (max pooling); every grid stays within 65535
+// workgroups per dimension (fold).
+//
+// # No silent errors
+//
+// Every pipeline is compiled with createComputePipelineAsync when the
+// backend opens; a shader that does not compile makes Open fail with the
+// compiler's message. Every GPU call runs inside error scopes (validation,
+// out of memory, internal) whose verdicts a readback awaits before it
+// trusts its data. Any error, like the loss of the device, breaks the
+// backend: operations become no-ops and Read and Alloc return an error
+// wrapping kernels.ErrDevice, which transfer.Run answers by continuing on
+// the CPU with the reason. SelfTest runs every pipeline on small inputs
+// against the CPU backend (backends.Open runs it at open), so that a driver
+// or compiler bug means the CPU, not wrong pictures. Options.Fault and
+// InjectFault make each of these happen on purpose for tests.
 //
 // Like every backend it trusts its arguments: wrap it in kernels.Checked to
 // have tensor lengths checked against the shapes (backends.Open does). The

@@ -10,6 +10,15 @@
 // iteration crosses from Go to JavaScript a handful of times instead of a
 // few per operation.
 //
+// No error passes silently: every GPU call (buffer creation, writes, each
+// submitted batch, readback copies) runs inside error scopes for
+// validation, out-of-memory and internal errors; the promises of their
+// verdicts are kept, and read awaits all of them before it trusts (or even
+// maps) its data: it resolves to the bytes, or to the text of the first
+// error ("validation error: ..."), which Go turns into a failure of the
+// backend. Pipelines are all created at Open with
+// createComputePipelineAsync (newPipelines), never while a batch records.
+//
 // The stream's words and the binding kinds of a pipeline are defined once,
 // in Go (stream.go and pipeline.go), which passes their names here:
 //   OP.DISPATCH pipe slot gx gy gz nb id_1..id_nb
@@ -38,7 +47,8 @@ const pipes = []; // pipeline id -> {pipeline, layout, spec}
 const modules = new Map(); // module name -> GPUShaderModule
 const groups = new Map(); // bind-group key -> GPUBindGroup
 const keysOf = new Map(); // buffer id -> bind-group keys that use it
-const errors = []; // uncaptured validation/OOM errors, oldest first
+const uncaptured = []; // errors raised outside every scope, oldest first
+let verdicts = []; // promises of "" or an error's text, one per scoped call since the last read
 
 let cmdBuf = new ArrayBuffer(1 << 16);
 let cmdU8 = new Uint8Array(cmdBuf);
@@ -56,9 +66,52 @@ device.lost.then((info) => {
 
 device.addEventListener("uncapturederror", (ev) => {
   const msg = String((ev.error && ev.error.message) || ev.error);
-  if (errors.length < 16) errors.push(msg);
+  if (uncaptured.length < 16) uncaptured.push(msg);
   console.error("crema webgpu: " + msg);
 });
+
+// scoped calls f inside error scopes for validation, out-of-memory and
+// internal errors and returns a promise of "" or the text of the first error
+// (an exception thrown by f counts as one).
+function scoped(f) {
+  device.pushErrorScope("out-of-memory");
+  device.pushErrorScope("validation");
+  device.pushErrorScope("internal");
+  let thrown = null;
+  try {
+    f();
+  } catch (e) {
+    thrown = e;
+  }
+  const internal = device.popErrorScope();
+  const validation = device.popErrorScope();
+  const oom = device.popErrorScope();
+  return Promise.all([oom, validation, internal]).then(
+    ([o, v, i]) => {
+      if (thrown) return `exception: ${(thrown && thrown.message) || thrown}`;
+      if (o) return `out of memory: ${o.message}`;
+      if (v) return `validation error: ${v.message}`;
+      if (i) return `internal error: ${i.message}`;
+      return "";
+    },
+    (e) => `error scope: ${(e && e.message) || e}`,
+  );
+}
+
+// judged is scoped(f) whose verdict the next read awaits.
+function judged(f) {
+  verdicts.push(scoped(f));
+}
+
+// firstError awaits every verdict since the last call and returns the first
+// error's text, or "".
+async function firstError() {
+  const vs = await Promise.all(verdicts.splice(0));
+  const e = vs.find((v) => v !== "");
+  if (e) return e;
+  if (uncaptured.length) return "uncaptured error: " + uncaptured.splice(0).join("; ");
+  return "";
+}
 
 function forget(id) {
   const ks = keysOf.get(id);
@@ -73,21 +126,29 @@ function grow(n, cap) {
   return cap;
 }
 
+// compilationErrors is the text of the error messages of module m's
+// compilation ("" when there are none or the browser cannot say).
+async function compilationErrors(m) {
+  try {
+    const info = await m.getCompilationInfo();
+    return info.messages
+      .filter((x) => x.type === "error")
+      .map((x) => `${x.lineNum}:${x.linePos}: ${x.message}`)
+      .join("; ");
+  } catch {
+    return "";
+  }
+}
+
 return {
   // ---- memory ----
   newBuffer(id, size, label) {
-    bufs.set(id, device.createBuffer({ size, usage: STORAGE, label }));
+    judged(() => bufs.set(id, device.createBuffer({ size, usage: STORAGE, label })));
   },
-  // newBufferChecked is newBuffer inside error scopes; the promise gives ""
-  // or the out-of-memory / validation message.
-  async newBufferChecked(id, size, label) {
-    device.pushErrorScope("out-of-memory");
-    device.pushErrorScope("validation");
-    bufs.set(id, device.createBuffer({ size, usage: STORAGE, label }));
-    const v = await device.popErrorScope();
-    const o = await device.popErrorScope();
-    const e = o || v;
-    return e ? String(e.message || e) : "";
+  // newBufferChecked is newBuffer whose verdict is awaited at once: the
+  // promise gives "" or the out-of-memory / validation message.
+  newBufferChecked(id, size, label) {
+    return scoped(() => bufs.set(id, device.createBuffer({ size, usage: STORAGE, label })));
   },
   freeBuffer(id) {
     const b = bufs.get(id);
@@ -116,19 +177,26 @@ return {
   },
   // write copies n bytes of the staging array into buffer id.
   write(id, n) {
-    device.queue.writeBuffer(bufs.get(id), 0, stage, 0, n);
+    judged(() => device.queue.writeBuffer(bufs.get(id), 0, stage, 0, n));
   },
   // read copies n bytes at byte offset off of buffer id into the staging
-  // array; the promise resolves to the staging array.
+  // array. Once every error scope since the last read has given its
+  // verdict, the promise resolves to the staging array, or to the text of
+  // the first error (a string), in which case nothing is read; it rejects
+  // when the device is gone.
   async read(id, off, n) {
-    if (!rb || rbSize < n) {
-      if (rb) rb.destroy();
-      rbSize = grow(n, Math.max(rbSize, 256));
-      rb = device.createBuffer({ size: rbSize, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: "crema readback" });
-    }
-    const enc = device.createCommandEncoder({ label: "crema read" });
-    enc.copyBufferToBuffer(bufs.get(id), off, rb, 0, n);
-    device.queue.submit([enc.finish()]);
+    judged(() => {
+      if (!rb || rbSize < n) {
+        if (rb) rb.destroy();
+        rbSize = grow(n, Math.max(rbSize, 256));
+        rb = device.createBuffer({ size: rbSize, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: "crema readback" });
+      }
+      const enc = device.createCommandEncoder({ label: "crema read" });
+      enc.copyBufferToBuffer(bufs.get(id), off, rb, 0, n);
+      device.queue.submit([enc.finish()]);
+    });
+    const err = await firstError();
+    if (err) return err;
     await rb.mapAsync(GPUMapMode.READ, 0, n);
     if (stage.length < n) stage = new Uint8Array(grow(n, stage.length));
     stage.set(new Uint8Array(rb.getMappedRange(0, n)));
@@ -139,125 +207,143 @@ return {
   lost() {
     return lostReason;
   },
-  // takeErrors returns the uncaptured GPU errors since the last call, one
-  // per line, or "".
-  takeErrors() {
-    return errors.splice(0).join("\n");
-  },
 
   // ---- pipelines ----
-  // spec has one character of BIND per binding number. constants is
-  // "NAME=v,..." or "".
-  newPipeline(id, label, module, code, entry, spec, constants) {
-    let m = modules.get(module);
-    if (!m) {
-      m = device.createShaderModule({ label: module, code });
-      modules.set(module, m);
-    }
-    const entries = [];
-    for (let i = 0; i < spec.length; i++) {
-      const c = spec[i];
-      if (c === BIND.NONE) continue;
-      const type = BUFFER_TYPES[c];
-      if (!type) throw new Error(`crema webgpu: ${label}: bad binding kind ${c}`);
-      entries.push({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type } });
-    }
-    const layout = device.createBindGroupLayout({ label, entries });
-    const compute = { module: m, entryPoint: entry };
-    if (constants) {
-      compute.constants = {};
-      for (const kv of constants.split(",")) {
-        const [k, v] = kv.split("=");
-        compute.constants[k] = Number(v);
+  // newPipelines creates every pipeline of list, each
+  // [id, label, module, code, entry, spec, constants] (spec: one character
+  // of BIND per binding number; constants "NAME=v,..." or ""), with
+  // createComputePipelineAsync, in parallel. The promise resolves to "" or
+  // the failures, one per line.
+  async newPipelines(list) {
+    const made = [];
+    const setup = scoped(() => {
+      for (const [id, label, module, code, entry, spec, constants] of list) {
+        let m = modules.get(module);
+        if (!m) {
+          m = device.createShaderModule({ label: module, code });
+          modules.set(module, m);
+        }
+        const entries = [];
+        for (let i = 0; i < spec.length; i++) {
+          const c = spec[i];
+          if (c === BIND.NONE) continue;
+          const type = BUFFER_TYPES[c];
+          if (!type) throw new Error(`${label}: bad binding kind ${c}`);
+          entries.push({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type } });
+        }
+        const layout = device.createBindGroupLayout({ label, entries });
+        const compute = { module: m, entryPoint: entry };
+        if (constants) {
+          compute.constants = {};
+          for (const kv of constants.split(",")) {
+            const [k, v] = kv.split("=");
+            compute.constants[k] = Number(v);
+          }
+        }
+        made.push(
+          device
+            .createComputePipelineAsync({ label, layout: device.createPipelineLayout({ label, bindGroupLayouts: [layout] }), compute })
+            .then(
+              (pipeline) => {
+                pipes[id] = { pipeline, layout, spec };
+                return "";
+              },
+              async (e) => {
+                const detail = await compilationErrors(m);
+                return `${label}: ${(e && e.message) || e}${detail ? ` (${module} ${detail})` : ""}`;
+              },
+            ),
+        );
       }
-    }
-    const pipeline = device.createComputePipeline({
-      label,
-      layout: device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
-      compute,
     });
-    pipes[id] = { pipeline, layout, spec };
+    const res = await Promise.all([setup, ...made]);
+    return res.filter((r) => r !== "").join("\n");
   },
 
   // ---- the command stream ----
   // run encodes nWords words of the command stream, after uploading nUni
-  // bytes of uniforms into the ring, and submits them as one command buffer.
+  // bytes of uniforms into the ring, and submits them as one command
+  // buffer, inside error scopes.
   run(nWords, nUni) {
-    if (nUni > 0) {
-      if (!ubuf || ubuf.size < nUni) {
-        if (ubuf) ubuf.destroy();
-        ubuf = device.createBuffer({
-          size: grow(nUni, ubuf ? ubuf.size : 1 << 16),
-          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-          label: "crema uniforms",
-        });
-        groups.clear();
-        keysOf.clear();
-      }
-      device.queue.writeBuffer(ubuf, 0, uniU8, 0, nUni);
-    }
-    if (groups.size > 16384) {
+    judged(() => encode(nWords, nUni));
+  },
+};
+
+function encode(nWords, nUni) {
+  if (nUni > 0) {
+    if (!ubuf || ubuf.size < nUni) {
+      if (ubuf) ubuf.destroy();
+      ubuf = device.createBuffer({
+        size: grow(nUni, ubuf ? ubuf.size : 1 << 16),
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        label: "crema uniforms",
+      });
       groups.clear();
       keysOf.clear();
     }
-    const w = cmdU32;
-    const enc = device.createCommandEncoder({ label: "crema ops" });
-    let pass = null;
-    let last = -1;
-    for (let i = 0; i < nWords; ) {
-      const op = w[i];
-      if (op === OP.DISPATCH) {
-        const pid = w[i + 1], slot = w[i + 2], nb = w[i + 6];
-        const p = pipes[pid];
-        let key = pid + ":" + slot;
-        for (let k = 0; k < nb; k++) key += "," + w[i + 7 + k];
-        let g = groups.get(key);
-        if (!g) {
-          const entries = [];
-          let k = 0;
-          for (let b = 0; b < p.spec.length; b++) {
-            const c = p.spec[b];
-            if (c === BIND.NONE) continue;
-            if (c === BIND.UNIFORM) {
-              entries.push({ binding: b, resource: { buffer: ubuf, offset: slot * uniformSlot, size: uniformSlot } });
-            } else {
-              entries.push({ binding: b, resource: { buffer: bufs.get(w[i + 7 + k]) } });
-              k++;
-            }
-          }
-          g = device.createBindGroup({ layout: p.layout, entries });
-          groups.set(key, g);
-          for (let k = 0; k < nb; k++) {
-            const id = w[i + 7 + k];
-            let ks = keysOf.get(id);
-            if (!ks) keysOf.set(id, (ks = []));
-            ks.push(key);
+    device.queue.writeBuffer(ubuf, 0, uniU8, 0, nUni);
+  }
+  if (groups.size > 16384) {
+    groups.clear();
+    keysOf.clear();
+  }
+  const w = cmdU32;
+  const enc = device.createCommandEncoder({ label: "crema ops" });
+  let pass = null;
+  let last = -1;
+  for (let i = 0; i < nWords; ) {
+    const op = w[i];
+    if (op === OP.DISPATCH) {
+      const pid = w[i + 1], slot = w[i + 2], nb = w[i + 6];
+      const p = pipes[pid];
+      let key = pid + ":" + slot;
+      for (let k = 0; k < nb; k++) key += "," + w[i + 7 + k];
+      let g = groups.get(key);
+      if (!g) {
+        const entries = [];
+        let k = 0;
+        for (let b = 0; b < p.spec.length; b++) {
+          const c = p.spec[b];
+          if (c === BIND.NONE) continue;
+          if (c === BIND.UNIFORM) {
+            entries.push({ binding: b, resource: { buffer: ubuf, offset: slot * uniformSlot, size: uniformSlot } });
+          } else {
+            entries.push({ binding: b, resource: { buffer: bufs.get(w[i + 7 + k]) } });
+            k++;
           }
         }
-        if (!pass) {
-          pass = enc.beginComputePass();
-          last = -1;
+        g = device.createBindGroup({ layout: p.layout, entries });
+        groups.set(key, g);
+        for (let k = 0; k < nb; k++) {
+          const id = w[i + 7 + k];
+          let ks = keysOf.get(id);
+          if (!ks) keysOf.set(id, (ks = []));
+          ks.push(key);
         }
-        if (last !== pid) {
-          pass.setPipeline(p.pipeline);
-          last = pid;
-        }
-        pass.setBindGroup(0, g);
-        pass.dispatchWorkgroups(w[i + 3], w[i + 4], w[i + 5]);
-        i += 7 + nb;
-      } else if (op === OP.COPY) {
-        if (pass) pass.end(), (pass = null);
-        enc.copyBufferToBuffer(bufs.get(w[i + 1]), w[i + 2], bufs.get(w[i + 3]), w[i + 4], w[i + 5]);
-        i += 6;
-      } else if (op === OP.CLEAR) {
-        if (pass) pass.end(), (pass = null);
-        enc.clearBuffer(bufs.get(w[i + 1]), 0, w[i + 2]);
-        i += 3;
-      } else {
-        throw new Error("crema webgpu: bad command " + op + " at word " + i);
       }
+      if (!pass) {
+        pass = enc.beginComputePass();
+        last = -1;
+      }
+      if (last !== pid) {
+        pass.setPipeline(p.pipeline);
+        last = pid;
+      }
+      pass.setBindGroup(0, g);
+      pass.dispatchWorkgroups(w[i + 3], w[i + 4], w[i + 5]);
+      i += 7 + nb;
+    } else if (op === OP.COPY) {
+      if (pass) pass.end(), (pass = null);
+      enc.copyBufferToBuffer(bufs.get(w[i + 1]), w[i + 2], bufs.get(w[i + 3]), w[i + 4], w[i + 5]);
+      i += 6;
+    } else if (op === OP.CLEAR) {
+      if (pass) pass.end(), (pass = null);
+      enc.clearBuffer(bufs.get(w[i + 1]), 0, w[i + 2]);
+      i += 3;
+    } else {
+      throw new Error("crema webgpu: bad command " + op + " at word " + i);
     }
-    if (pass) pass.end();
-    device.queue.submit([enc.finish()]);
-  },
-};
+  }
+  if (pass) pass.end();
+  device.queue.submit([enc.finish()]);
+}

@@ -16,15 +16,20 @@ import (
 //go:embed exec.js
 var execJS string
 
-// Open requests a WebGPU adapter and a device with the limits crema needs
-// and returns a backend on them, or an error that says why there is none
-// (backends.Open("auto") shows it to the user when it falls back to the CPU).
-func Open() (*Backend, error) {
-	ex, info, lim, err := openDevice()
+// Open requests a WebGPU adapter and a device with the limits crema needs,
+// creates every pipeline, and returns a backend on them, or an error that
+// says why there is none (backends.Open("auto") shows it to the user when it
+// falls back to the CPU). It does not run the self-test (SelfTest;
+// backends.Open does).
+func Open() (*Backend, error) { return OpenWith(Options{}) }
+
+// OpenWith is Open with options (tests of the error paths).
+func OpenWith(opt Options) (*Backend, error) {
+	ex, a, lim, err := openDevice()
 	if err != nil {
 		return nil, err
 	}
-	g, err := newBackend(ex, info, lim)
+	g, err := newBackend(ex, a, lim, opt)
 	if err != nil {
 		ex.destroy()
 		return nil, err
@@ -71,24 +76,25 @@ func jsString(args []js.Value) string {
 }
 
 // openDevice requests an adapter and a device and starts exec.js on it.
-func openDevice() (*jsExecutor, string, limits, error) {
+func openDevice() (*jsExecutor, adapter, limits, error) {
 	var lim limits
+	var a adapter
 	nav := js.Global().Get("navigator")
 	if !nav.Truthy() || !nav.Get("gpu").Truthy() {
-		return nil, "", lim, errors.New("webgpu: this browser has no navigator.gpu (WebGPU is unsupported or disabled)")
+		return nil, a, lim, errors.New("webgpu: this browser has no navigator.gpu (WebGPU is unsupported or disabled)")
 	}
 	gpu := nav.Get("gpu")
 	opts := js.Global().Get("Object").New()
 	opts.Set("powerPreference", "high-performance")
-	adapter, err := await(gpu.Call("requestAdapter", opts))
+	ad, err := await(gpu.Call("requestAdapter", opts))
 	if err != nil {
-		return nil, "", lim, fmt.Errorf("webgpu: requestAdapter failed: %v", err)
+		return nil, a, lim, fmt.Errorf("webgpu: requestAdapter failed: %v", err)
 	}
-	if !adapter.Truthy() {
-		return nil, "", lim, errors.New("webgpu: navigator.gpu gave no adapter (no usable GPU, or it is blocklisted)")
+	if !ad.Truthy() {
+		return nil, a, lim, errors.New("webgpu: navigator.gpu gave no adapter (no usable GPU, or it is blocklisted)")
 	}
 
-	al := adapter.Get("limits")
+	al := ad.Get("limits")
 	get := func(name string) int64 { return int64(al.Get(name).Float()) }
 	req := js.Global().Get("Object").New()
 	for _, name := range []string{"maxStorageBufferBindingSize", "maxBufferSize",
@@ -98,12 +104,12 @@ func openDevice() (*jsExecutor, string, limits, error) {
 	desc := js.Global().Get("Object").New()
 	desc.Set("label", "crema")
 	desc.Set("requiredLimits", req)
-	device, err := await(adapter.Call("requestDevice", desc))
+	device, err := await(ad.Call("requestDevice", desc))
 	if err != nil {
-		return nil, "", lim, fmt.Errorf("webgpu: device request failed: %v", err)
+		return nil, a, lim, fmt.Errorf("webgpu: device request failed: %v", err)
 	}
 	if !device.Truthy() {
-		return nil, "", lim, errors.New("webgpu: device request failed: no device")
+		return nil, a, lim, errors.New("webgpu: device request failed: no device")
 	}
 	lim = limits{
 		maxStorageBinding:  get("maxStorageBufferBindingSize"),
@@ -112,34 +118,61 @@ func openDevice() (*jsExecutor, string, limits, error) {
 		maxStorageBuffers:  get("maxStorageBuffersPerShaderStage"),
 		uniformAlign:       max(int(get("minUniformBufferOffsetAlignment")), 256),
 	}
+	if lim.maxStorageBuffers < 7 || lim.maxWorkgroupMemory < 16<<10 {
+		device.Call("destroy")
+		return nil, a, lim, fmt.Errorf("webgpu: the adapter allows %d storage buffers per shader and %d bytes of workgroup memory; crema needs 7 and 16384",
+			lim.maxStorageBuffers, lim.maxWorkgroupMemory)
+	}
 	ex, err := startExecutor(device, lim.uniformAlign)
 	if err != nil {
 		device.Call("destroy")
-		return nil, "", lim, err
+		return nil, a, lim, err
 	}
-	return ex, adapterInfo(adapter), lim, nil
+	return ex, adapterOf(ad, nav), lim, nil
 }
 
-// adapterInfo is "vendor architecture device (description)" from adapter.info.
-func adapterInfo(adapter js.Value) string {
-	info := adapter.Get("info")
-	if !info.Truthy() {
-		return "unknown adapter"
+// adapterOf gathers what the browser tells about the adapter: adapter.info
+// ("vendor architecture device (description)"), whether it is a fallback
+// (software) adapter, and the machine's cores and memory.
+func adapterOf(ad, nav js.Value) adapter {
+	a := adapter{info: "unknown adapter"}
+	if c := nav.Get("hardwareConcurrency"); c.Type() == js.TypeNumber {
+		a.cores = c.Int()
 	}
+	if m := nav.Get("deviceMemory"); m.Type() == js.TypeNumber {
+		a.memoryGiB = m.Float()
+	}
+	if f := ad.Get("isFallbackAdapter"); f.Type() == js.TypeBoolean {
+		a.fallback = f.Bool()
+	}
+	info := ad.Get("info")
+	if !info.Truthy() {
+		return a
+	}
+	if f := info.Get("isFallbackAdapter"); f.Type() == js.TypeBoolean {
+		a.fallback = a.fallback || f.Bool()
+	}
+	str := func(k string) string {
+		if v := info.Get(k); v.Type() == js.TypeString {
+			return v.String()
+		}
+		return ""
+	}
+	a.vendor, a.arch = strings.ToLower(str("vendor")), strings.ToLower(str("architecture"))
 	var parts []string
 	for _, k := range []string{"vendor", "architecture", "device"} {
-		if v := info.Get(k); v.Truthy() {
-			parts = append(parts, v.String())
+		if v := str(k); v != "" {
+			parts = append(parts, v)
 		}
 	}
 	s := strings.Join(parts, " ")
-	if d := info.Get("description"); d.Truthy() {
-		s += " (" + d.String() + ")"
+	if d := str("description"); d != "" {
+		s = strings.TrimSpace(s + " (" + d + ")")
 	}
-	if s == "" {
-		s = "unknown adapter"
+	if s != "" {
+		a.info = s
 	}
-	return s
+	return a
 }
 
 // jsExecutor is the executor of exec.js: Go copies the command stream, the
@@ -191,15 +224,26 @@ func (x *jsExecutor) newBuffer(id uint32, size int, label string, checked bool) 
 	}
 	v, err := await(x.ex.Call("newBufferChecked", id, size, label))
 	if err == nil && v.String() != "" {
-		err = errors.New(v.String())
+		err = &gpuError{msg: v.String()}
 	}
 	return err
 }
 
 func (x *jsExecutor) freeBuffer(id uint32) { x.ex.Call("freeBuffer", id) }
 
-func (x *jsExecutor) newPipeline(id uint32, label, module, code, entry, bindings, constants string) {
-	x.ex.Call("newPipeline", id, label, module, code, entry, bindings, constants)
+func (x *jsExecutor) newPipelines(ps []pipelineSpec) error {
+	list := make([]any, len(ps))
+	for i, p := range ps {
+		list[i] = []any{p.id, p.label, p.module, p.code, p.entry, p.bindings, p.constants}
+	}
+	v, err := await(x.ex.Call("newPipelines", js.ValueOf(list)))
+	if err != nil {
+		return err
+	}
+	if msg := v.String(); msg != "" {
+		return &gpuError{msg: msg}
+	}
+	return nil
 }
 
 // stage copies b into the staging array arr (of capacity *capacity bytes),
@@ -232,12 +276,14 @@ func (x *jsExecutor) read(dst []byte, id uint32, off int) error {
 	if r.err != nil {
 		return r.err
 	}
+	if r.v.Type() == js.TypeString {
+		return &gpuError{msg: r.v.String()}
+	}
 	x.stageU8 = r.v
 	x.stageCap = r.v.Length()
 	js.CopyBytesToGo(dst, r.v)
 	return nil
 }
 
-func (x *jsExecutor) lost() string       { return x.ex.Call("lost").String() }
-func (x *jsExecutor) takeErrors() string { return x.ex.Call("takeErrors").String() }
-func (x *jsExecutor) destroy()           { x.dev.Call("destroy") }
+func (x *jsExecutor) lost() string { return x.ex.Call("lost").String() }
+func (x *jsExecutor) destroy()     { x.dev.Call("destroy") }

@@ -14,7 +14,9 @@ type fakeExecutor struct {
 	buffers   map[uint32]int // live buffer ids → size
 	pipelines map[uint32]fakePipeline
 	runs      []fakeRun
-	failNew   error // returned by checked newBuffer calls
+	failNew   error  // returned by checked newBuffer calls
+	failPipes string // returned by newPipelines as the device's error
+	failRead  string // returned by the next read as the device's error
 	destroyed bool
 }
 
@@ -39,8 +41,14 @@ func (f *fakeExecutor) newBuffer(id uint32, size int, label string, checked bool
 	return nil
 }
 func (f *fakeExecutor) freeBuffer(id uint32) { delete(f.buffers, id) }
-func (f *fakeExecutor) newPipeline(id uint32, label, module, code, entry, bindings, constants string) {
-	f.pipelines[id] = fakePipeline{label, module, code, entry, bindings, constants}
+func (f *fakeExecutor) newPipelines(ps []pipelineSpec) error {
+	for _, p := range ps {
+		f.pipelines[p.id] = fakePipeline{p.label, p.module, p.code, p.entry, p.bindings, p.constants}
+	}
+	if f.failPipes != "" {
+		return &gpuError{msg: f.failPipes}
+	}
+	return nil
 }
 func (f *fakeExecutor) run(cmds []uint32, uni []byte) {
 	f.runs = append(f.runs, fakeRun{append([]uint32(nil), cmds...), append([]byte(nil), uni...)})
@@ -50,12 +58,16 @@ func (f *fakeExecutor) read(dst []byte, id uint32, off int) error {
 	if f.destroyed {
 		return fmt.Errorf("device destroyed")
 	}
+	if f.failRead != "" {
+		msg := f.failRead
+		f.failRead = ""
+		return &gpuError{msg: msg}
+	}
 	clear(dst)
 	return nil
 }
-func (f *fakeExecutor) lost() string       { return "" }
-func (f *fakeExecutor) takeErrors() string { return "" }
-func (f *fakeExecutor) destroy()           { f.destroyed = true }
+func (f *fakeExecutor) lost() string { return "" }
+func (f *fakeExecutor) destroy()     { f.destroyed = true }
 
 // fakeLimits are a small discrete GPU's.
 var fakeLimits = limits{
@@ -66,11 +78,14 @@ var fakeLimits = limits{
 	uniformAlign:       256,
 }
 
+// fakeAdapter is a hardware GPU's.
+var fakeAdapter = adapter{info: "fake vendor gpu", vendor: "fake vendor", cores: 8}
+
 // newFakeBackend returns a backend over a fake executor of a hardware GPU.
 func newFakeBackend(t *testing.T) (*Backend, *fakeExecutor) {
 	t.Helper()
 	f := newFake()
-	g, err := newBackend(f, "fake vendor gpu", fakeLimits)
+	g, err := newBackend(f, fakeAdapter, fakeLimits, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ type matmulParams struct {
 	kc             uint32 // columns of k per split-K slice
 	S              uint32 // split-K slices
 	alpha, beta    float32
+	tilesN         uint32 // 64-wide tiles along n
+	tiles          uint32 // tilesN · tiles along m
 }
 
 var (
@@ -24,17 +26,18 @@ func (g *Backend) MatMul(dst, a, b kernels.Tensor, m, n, k int, transA, transB b
 	if m == 0 || n == 0 {
 		return
 	}
-	// Split k when dst has too few 64×64 tiles to keep a GPU busy.
-	tiles := ((m + 63) / 64) * ((n + 63) / 64)
-	slices := 1
-	if tiles < 64 && k >= 1024 {
-		slices = min((k+255)/256, (128+tiles-1)/tiles, maxGroups)
+	// Split k when dst has fewer 64×64 tiles than the adapter runs
+	// workgroups at once (Gram matrices of large images).
+	tilesN, tilesM := (n+63)/64, (m+63)/64
+	slices := splitK(tilesN*tilesM, k, 1024, g.parallel)
+	if g.convS > 0 {
+		slices = g.convS
 	}
 	kc := (k + slices - 1) / slices
 	kc = max((kc+15)&^15, 16)
 	slices = max((k+kc-1)/kc, 1)
 	p := matmulParams{m: uint32(m), n: uint32(n), k: uint32(k), transA: transA, transB: transB,
-		kc: uint32(kc), S: uint32(slices), alpha: alpha, beta: beta}
+		kc: uint32(kc), S: uint32(slices), alpha: alpha, beta: beta, tilesN: uint32(tilesN), tiles: uint32(tilesN * tilesM)}
 	d := g.gt(dst)
 	part := g.dummy // [slices, m, n] when split
 	if slices > 1 {
@@ -42,7 +45,8 @@ func (g *Backend) MatMul(dst, a, b kernels.Tensor, m, n, k int, transA, transB b
 			return
 		}
 	}
-	g.dispatch(kMatMul, p, (n+63)/64, (m+63)/64, slices, g.gt(a), g.gt(b), d, part)
+	gx, gy := fold(tilesN * tilesM)
+	g.dispatch(kMatMul, p, gx, gy, slices, g.gt(a), g.gt(b), d, part)
 	if slices > 1 {
 		g.dispatch(kMatMulSum, p, groups1D(m*n), 1, 1, d, part)
 	}

@@ -3,17 +3,29 @@
 // with transB.
 //
 // Tiling: a workgroup of 16×16 threads computes a 64×64 tile of dst; the k
-// loop steps by 16, staging a 64×16 tile of op(a) and a 16×64 tile of op(b)
-// in workgroup memory (2 × 4 KiB, stored as vec4 along m and n); each thread
-// accumulates a 4×4 register block. The loaders read along the contiguous
-// axis of each operand (which depends on transA/transB), 4 floats per thread.
+// loop steps by 16, staging a 16×64 tile of op(a) and of op(b) in workgroup
+// memory (2 × 4 KiB, each [16 k][16 vec4 along m or n]); each thread
+// accumulates a 4×4 register block.
+// Workgroup stores: each of the 256 threads stores one whole vec4 of each
+// tile — four rows (or columns) at one k — never components of a vec4
+// another thread writes (WGSL lets a component store access the whole
+// vector; Tint's HLSL does read-merge-write it). The loaders read along the
+// contiguous axis of each operand: when it is k (a not transposed, b
+// transposed: the Gram case), consecutive threads take consecutive k and
+// read their four rows at it; when it is m or n, consecutive threads take
+// consecutive groups of 4. The vec4 of group g at step k is stored at
+// [k][g ^ k] (an XOR swizzle): the 8 threads of a 128-bit store phase then
+// hit 8 different bank quads in both cases, and the compute loop reads
+// [kk][ty ^ kk] and [kk][tx ^ kk].
+// Grid: the ceil(n/64)·ceil(m/64) tiles, n-tile fastest, spread over
+// numWorkgroups.x × .y (each ≤ 65535; surplus workgroups return at once).
 // Split-K: when dst has few tiles and k is long (Gram matrices of large
 // images), the host dispatches S = numWorkgroups.z slices of kc columns of k;
 // each slice writes its raw sums to part[s, m, n] and finish adds the slices
 // and applies alpha and beta. With S = 1, main applies them itself.
 // Bindings: 0 uniform p; 1 a, 2 b (read-only); 3 dst (read-write);
 // 4 part (read-write scratch [S, m, n], a dummy when S = 1).
-// Dispatch: main (ceil(n/64), ceil(m/64), S); finish: grid-stride over m·n.
+// Dispatch: main (gx, gy, S) with gx·gy ≥ tiles; finish: grid-stride over m·n.
 // Params, the struct of the uniform p, is generated from matmulParams (matmul.go)
 // and appended to this file when the pipeline is created.
 
@@ -23,8 +35,8 @@
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(4) var<storage, read_write> part: array<f32>;
 
-var<workgroup> As: array<vec4<f32>, 256>; // [16 k][64 rows as 16 vec4]
-var<workgroup> Bs: array<vec4<f32>, 256>; // [16 k][64 cols as 16 vec4]
+var<workgroup> As: array<vec4<f32>, 256>; // [16 k][16 row groups, swizzled]
+var<workgroup> Bs: array<vec4<f32>, 256>; // [16 k][16 column groups, swizzled]
 
 // opA is op(a)[i, q], 0 outside.
 fn opA(i: u32, q: u32, kEnd: u32) -> f32 {
@@ -49,45 +61,43 @@ fn opB(q: u32, j: u32, kEnd: u32) -> f32 {
 }
 
 @compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let m0 = wg.y * 64u;
-  let n0 = wg.x * 64u;
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let tile = wg.y * nwg.x + wg.x;
+  if (tile >= p.tiles) {
+    return; // surplus workgroup of the folded grid (uniform: same for the whole workgroup)
+  }
+  let m0 = (tile / p.tilesN) * 64u;
+  let n0 = (tile % p.tilesN) * 64u;
   let kBegin = wg.z * p.kc;
   let kEnd = min(p.k, kBegin + p.kc);
   let tx = t % 16u;
   let ty = t / 16u;
+  // Loader slots: (q along k, g along m or n), the contiguous axis fastest.
+  var qa = t % 16u;
+  var ga = t / 16u;
+  if (p.transA != 0u) {
+    qa = t / 16u;
+    ga = t % 16u;
+  }
+  var qb = t / 16u;
+  var gb = t % 16u;
+  if (p.transB != 0u) {
+    qb = t % 16u;
+    gb = t / 16u;
+  }
   var acc: array<vec4<f32>, 4>;
   for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {
-    // op(a) tile: along k when a is [m, k], along m when transA.
-    if (p.transA == 0u) {
-      let r = t / 4u;
-      let q = (t % 4u) * 4u;
-      for (var e = 0u; e < 4u; e++) {
-        As[(q + e) * 16u + r / 4u][r % 4u] = opA(m0 + r, k0 + q + e, kEnd);
-      }
-    } else {
-      let q = t / 16u;
-      let r = (t % 16u) * 4u;
-      As[q * 16u + r / 4u] = vec4<f32>(opA(m0 + r, k0 + q, kEnd), opA(m0 + r + 1u, k0 + q, kEnd),
-                                       opA(m0 + r + 2u, k0 + q, kEnd), opA(m0 + r + 3u, k0 + q, kEnd));
-    }
-    // op(b) tile: along n when b is [k, n], along k when transB.
-    if (p.transB == 0u) {
-      let q = t / 16u;
-      let c = (t % 16u) * 4u;
-      Bs[q * 16u + c / 4u] = vec4<f32>(opB(k0 + q, n0 + c, kEnd), opB(k0 + q, n0 + c + 1u, kEnd),
-                                       opB(k0 + q, n0 + c + 2u, kEnd), opB(k0 + q, n0 + c + 3u, kEnd));
-    } else {
-      let c = t / 4u;
-      let q = (t % 4u) * 4u;
-      for (var e = 0u; e < 4u; e++) {
-        Bs[(q + e) * 16u + c / 4u][c % 4u] = opB(k0 + q + e, n0 + c, kEnd);
-      }
-    }
+    let i = m0 + ga * 4u;
+    As[qa * 16u + (ga ^ qa)] = vec4<f32>(opA(i, k0 + qa, kEnd), opA(i + 1u, k0 + qa, kEnd),
+                                         opA(i + 2u, k0 + qa, kEnd), opA(i + 3u, k0 + qa, kEnd));
+    let j = n0 + gb * 4u;
+    Bs[qb * 16u + (gb ^ qb)] = vec4<f32>(opB(k0 + qb, j, kEnd), opB(k0 + qb, j + 1u, kEnd),
+                                         opB(k0 + qb, j + 2u, kEnd), opB(k0 + qb, j + 3u, kEnd));
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
-      let av = As[kk * 16u + ty];
-      let bv = Bs[kk * 16u + tx];
+      let av = As[kk * 16u + (ty ^ kk)];
+      let bv = Bs[kk * 16u + (tx ^ kk)];
       acc[0] += av.x * bv;
       acc[1] += av.y * bv;
       acc[2] += av.z * bv;

@@ -15,6 +15,7 @@ type module struct {
 	file   string
 	params reflect.Type
 	consts []wgslConst
+	text   string // the WGSL itself instead of the file's (brokenModule)
 }
 
 // newModule declares file's uniform struct by a value of its Go type; it
@@ -29,11 +30,15 @@ func newModule(file string, params any, consts ...wgslConst) *module {
 // generated from Go (after the file, so that compiler messages keep the
 // file's line numbers; WGSL declarations may come in any order).
 func (m *module) source() string {
-	src, err := wgslFiles.ReadFile(m.file)
-	if err != nil {
-		panic("webgpu: missing shader " + m.file)
+	src := m.text
+	if src == "" {
+		b, err := wgslFiles.ReadFile(m.file)
+		if err != nil {
+			panic("webgpu: missing shader " + m.file)
+		}
+		src = string(b)
 	}
-	return string(src) + "\n// ---- generated from Go by kernels/webgpu (uniform.go) ----\n" +
+	return src + "\n// ---- generated from Go by kernels/webgpu (uniform.go) ----\n" +
 		wgslStruct(m.params) + wgslConsts(m.consts)
 }
 
@@ -56,14 +61,53 @@ type kernelSpec struct {
 	constants string // "NAME=v,..." or ""
 }
 
-// pipeline returns the id of k's pipeline, creating it on first use.
-func (g *Backend) pipeline(k *kernelSpec) uint32 {
-	if id, ok := g.pipes[k.name]; ok {
-		return id
+// kernelSpecs is every pipeline the backend uses; newBackend creates them
+// all before the first operation.
+func kernelSpecs() []*kernelSpec {
+	ks := []*kernelSpec{kElementwise, kAdam, kTVGrad, kPartial, kFinish, kDotsPartial, kDotsFinish, kRowSum, kScatter, kResample,
+		kPoolFwd, kPoolBwd, kSortInit, kSortLocal, kSortGlobal, kSortFinal, kMatMul, kMatMulSum, kConvFlip}
+	for _, tile := range convTiles {
+		ck := convKernelsOf[tile]
+		ks = append(ks, ck.fwd, ck.bwd, ck.fwdSum, ck.bwdSum)
 	}
-	id := uint32(len(g.pipes))
-	g.ex.newPipeline(id, "crema "+k.name, k.module.file, k.module.source(), k.entry, k.bindings, k.constants)
-	g.pipes[k.name] = id
+	return ks
+}
+
+// brokenModule is a shader that does not compile (a float assigned to a
+// u32), for FaultPipeline.
+var brokenModule = &module{file: "broken.wgsl", params: reflect.TypeOf(flipParams{}),
+	text: "// broken.wgsl — FaultPipeline: a type error, on purpose\n" +
+		"@group(0) @binding(0) var<uniform> p: Params;\n" +
+		"@compute @workgroup_size(1)\nfn main() {\n  let x: u32 = 1.5;\n  _ = x + p.n;\n}\n"}
+
+// makePipelines creates every pipeline of kernelSpecs (and, for
+// FaultPipeline, one that does not compile) in parallel, and waits for them.
+func (g *Backend) makePipelines() error {
+	ks := kernelSpecs()
+	if g.fault == FaultPipeline {
+		ks = append(ks, &kernelSpec{name: "broken", module: brokenModule, entry: "main", bindings: "u"})
+	}
+	ps := make([]pipelineSpec, len(ks))
+	for i, k := range ks {
+		if _, dup := g.pipes[k.name]; dup {
+			panic("webgpu: two pipelines named " + k.name)
+		}
+		g.pipes[k.name] = uint32(i)
+		ps[i] = pipelineSpec{id: uint32(i), label: "crema " + k.name, module: k.module.file, code: k.module.source(),
+			entry: k.entry, bindings: k.bindings, constants: k.constants}
+	}
+	if err := g.ex.newPipelines(ps); err != nil {
+		return devErr(false, "webgpu: compiling the shaders: %v", err)
+	}
+	return nil
+}
+
+// pipeline returns the id of k's pipeline, made by makePipelines.
+func (g *Backend) pipeline(k *kernelSpec) uint32 {
+	id, ok := g.pipes[k.name]
+	if !ok {
+		panic("webgpu: pipeline " + k.name + " is not in kernelSpecs")
+	}
 	return id
 }
 

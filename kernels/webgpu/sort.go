@@ -1,10 +1,6 @@
 package webgpu
 
-import (
-	"math"
-
-	"github.com/crema-app/crema/kernels"
-)
+import "github.com/crema-app/crema/kernels"
 
 // sortParams is the uniform of sort.wgsl.
 type sortParams struct {
@@ -13,7 +9,6 @@ type sortParams struct {
 	L          uint32 // elements sorted per workgroup
 	k0, k1, j  uint32 // merge steps (see sort.wgsl)
 	n          uint32 // rows·P
-	infBits    uint32 // +∞ (a constant +∞ is not valid WGSL)
 }
 
 var (
@@ -46,7 +41,7 @@ func (g *Backend) SortRows(dst, idx, src kernels.Tensor, rows, cols int) {
 	}
 	p := func(k0, k1, j int) sortParams {
 		return sortParams{rows: uint32(rows), cols: uint32(cols), P: uint32(pw), L: uint32(l),
-			k0: uint32(k0), k1: uint32(k1), j: uint32(j), n: uint32(n), infBits: math.Float32bits(float32(math.Inf(1)))}
+			k0: uint32(k0), k1: uint32(k1), j: uint32(j), n: uint32(n)}
 	}
 	g.dispatch(kSortInit, p(0, 0, 0), groups1D(n), 1, 1, keys, ids, g.gt(src))
 	if pw > 1 {

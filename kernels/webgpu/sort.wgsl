@@ -1,10 +1,18 @@
 // sort.wgsl — SortRows: a bitonic sort of each row of a [rows, cols] matrix,
 // carrying the source column of every element.
 //
-// Each row is padded to P = next power of two ≥ cols with +∞ keys whose
-// indices are ≥ cols, in scratch buffers keys [rows, P] and ids [rows, P].
-// Elements compare as (key, id) pairs, so equal keys keep their source order
-// (a stable sort, as the reference's) and padding sorts after real +∞.
+// Each row is padded to P = next power of two ≥ cols with keys of the
+// largest finite float (WGSL lets an implementation assume no infinities)
+// whose indices are ≥ cols, in scratch buffers keys [rows, P] and ids
+// [rows, P]. Elements compare as (key, id) pairs, so equal keys keep their
+// source order (a stable sort, as the reference's; −0 and +0 compare equal,
+// and so may subnormals, which WGSL lets an implementation flush to zero)
+// and padding sorts after real keys equal to it; and a padding element
+// (id ≥ cols) sorts after every real one whatever the keys, so that no
+// input can pull padding into the first cols places (an infinity, or a NaN,
+// which compares unpredictably: a row holding NaN comes back in an
+// unspecified order, but every compare-exchange swaps whole (key, id) pairs,
+// so it is still a permutation with dst[c] = src[ids[c]]).
 // Passes (the host issues them in order):
 //   sort_init:   keys/ids from src (one thread per padded element, grid-stride).
 //   sort_local:  one workgroup per chunk of L = min(P, 2048) elements (grid-stride
@@ -34,22 +42,30 @@
 var<workgroup> sk: array<f32, 2048>;
 var<workgroup> si: array<u32, 2048>;
 
-// before reports whether (ka, ia) sorts before (kb, ib).
+// PAD is the key of padding elements: the largest finite f32.
+const PAD: f32 = 0x1.fffffep+127f;
+
+// before reports whether (ka, ia) sorts before (kb, ib): padding (id ≥ cols)
+// last, in id order; real elements by key, then id.
 fn before(ka: f32, ia: u32, kb: f32, ib: u32) -> bool {
+  let pa = ia >= p.cols;
+  let pb = ib >= p.cols;
+  if (pa || pb) {
+    return pb && (!pa || ia < ib);
+  }
   return ka < kb || (ka == kb && ia < ib);
 }
 
 @compute @workgroup_size(256)
 fn sort_init(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let stride = nwg.x * 256u;
-  let inf = bitcast<f32>(p.infBits);
   for (var i = gid.x; i < p.n; i += stride) {
     let r = i / p.P;
     let c = i - r * p.P;
     if (c < p.cols) {
       keys[i] = src[r * p.cols + c];
     } else {
-      keys[i] = inf;
+      keys[i] = PAD;
     }
     ids[i] = c;
   }

@@ -1,10 +1,9 @@
 package webgpu
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
-
-	"github.com/crema-app/crema/kernels"
 )
 
 // The command stream: operations are recorded as uint32 words in g.cmds and
@@ -56,8 +55,11 @@ const maxPendingDispatches = 512
 // uniform params (a value of k's module's struct) and one tensor per storage
 // binding of k.bindings. Tensors bound read-write get their version bumped.
 func (g *Backend) dispatch(k *kernelSpec, params any, gx, gy, gz int, ts ...*tensor) {
-	if g.lost || gx == 0 || gy == 0 || gz == 0 {
+	if g.broken != nil || gx == 0 || gy == 0 || gz == 0 {
 		return
+	}
+	if gx > maxGroups || gy > maxGroups || gz > maxGroups {
+		panic(fmt.Sprintf("webgpu: %s dispatched over %d×%d×%d workgroups, beyond %d per dimension", k.name, gx, gy, gz, maxGroups))
 	}
 	k.checkUniform(params)
 	pid := g.pipeline(k)
@@ -93,13 +95,28 @@ func (g *Backend) dispatch(k *kernelSpec, params any, gx, gy, gz int, ts ...*ten
 		panic(fmt.Sprintf("webgpu: %s takes %d tensors, got %d", k.name, storageBindings(k.bindings), len(ts)))
 	}
 	g.dispatches++
+	g.stats.Dispatches++
 	if g.dispatches >= maxPendingDispatches {
 		g.flush()
 	}
 }
 
-// maxGroups is WebGPU's default maxComputeWorkgroupsPerDimension.
+// maxGroups is WebGPU's default maxComputeWorkgroupsPerDimension, the most
+// workgroups a dispatch may have along each of x, y and z (crema does not
+// request more).
 const maxGroups = 65535
+
+// fold spreads n workgroups over a grid gx × gy with both at most
+// maxGroups: gx·gy ≥ n, and fewer than gx workgroups of the last row are
+// surplus (a shader numbers its workgroups wg.y·gx + wg.x and returns from
+// those ≥ n).
+func fold(n int) (gx, gy int) {
+	if n <= maxGroups {
+		return n, 1
+	}
+	gy = (n + maxGroups - 1) / maxGroups
+	return (n + gy - 1) / gy, gy
+}
 
 // groups1D is the workgroup count of a grid-stride kernel over n elements
 // with 256 threads per workgroup.
@@ -123,7 +140,7 @@ func storageBindings(bindings string) int {
 
 // copyBuffer records dst[dstOff:] = src[srcOff:] for n floats.
 func (g *Backend) copyBuffer(dst *tensor, dstOff int, src *tensor, srcOff, n int) {
-	if g.lost || n == 0 {
+	if g.broken != nil || n == 0 {
 		return
 	}
 	dst.version++
@@ -138,13 +155,20 @@ func (g *Backend) clearBuffer(id uint32, size int) {
 // flush submits the recorded commands in one call, then destroys buffers
 // that were waiting for them.
 func (g *Backend) flush() {
-	if g.lost {
+	if g.broken != nil {
 		g.cmds, g.uni, g.slots, g.dispatches, g.doomed = g.cmds[:0], g.uni[:0], 0, 0, g.doomed[:0]
 		return
 	}
+	if g.poison && len(g.cmds) > 0 {
+		// InjectFault(FaultValidation): a copy past the end of the dummy
+		// buffer, which invalidates the whole command buffer, as an invalid
+		// dispatch would.
+		g.poison = false
+		g.cmds = append(g.cmds, uint32(cmdCopy), g.dummy.id, 0, g.dummy.id, 0, 1<<20)
+	}
 	if len(g.cmds) > 0 {
 		g.ex.run(g.cmds, g.uni)
-		g.submits++
+		g.stats.Submits++
 	}
 	g.cmds, g.uni, g.slots, g.dispatches = g.cmds[:0], g.uni[:0], 0, 0
 	for _, id := range g.doomed {
@@ -171,7 +195,7 @@ func bytesOfWords(s []uint32) []byte {
 
 // upload writes src into t (after submitting what was recorded before).
 func (g *Backend) upload(t *tensor, src []float32) {
-	if g.lost || len(src) == 0 {
+	if g.broken != nil || len(src) == 0 {
 		return
 	}
 	g.flush()
@@ -179,35 +203,34 @@ func (g *Backend) upload(t *tensor, src []float32) {
 	t.version++
 }
 
-// download waits for the recorded work and copies t[off:off+len(dst)] into dst.
+// download waits for the recorded work and the verdicts of its error
+// scopes, and copies t[off:off+len(dst)] into dst. A device error or loss
+// breaks the backend.
 func (g *Backend) download(dst []float32, t *tensor, off int) error {
-	if g.lost {
-		return g.lostError()
+	if g.broken != nil {
+		return g.fail(g.broken)
 	}
 	g.flush()
 	if why := g.ex.lost(); why != "" {
-		// device.lost resolved: from here on, every operation is a no-op.
-		g.lost, g.lostMsg = true, why
-		return g.lostError()
+		return g.breakDown(devErr(true, "webgpu: the GPU device was lost (%s)", why), false)
 	}
-	if msg := g.ex.takeErrors(); msg != "" {
-		return fmt.Errorf("webgpu: %s", msg)
-	}
-	if len(dst) == 0 {
+	g.stats.Reads++
+	err := g.ex.read(bytesOf(dst), t.id, off*4)
+	var ge *gpuError
+	switch {
+	case err == nil:
 		return nil
-	}
-	if err := g.ex.read(bytesOf(dst), t.id, off*4); err != nil {
-		// A readback only fails when the device is gone (destroyed, reset,
-		// out of memory): from here on, every operation is a no-op.
-		g.lost = true
-		if g.lostMsg == "" {
-			g.lostMsg = err.Error()
+	case errors.As(err, &ge):
+		// The device rejected work since the last read: its results (and
+		// those of every batch after it) cannot be trusted.
+		return g.breakDown(devErr(false, "webgpu: %s", ge.msg), true)
+	default:
+		// A readback only fails this way when the device is gone
+		// (destroyed, reset): from here on, every operation is a no-op.
+		why := g.ex.lost()
+		if why == "" {
+			why = err.Error()
 		}
-		return g.lostError()
+		return g.breakDown(devErr(true, "webgpu: the GPU device was lost (%s)", why), false)
 	}
-	return nil
-}
-
-func (g *Backend) lostError() error {
-	return fmt.Errorf("webgpu: %s: %w", g.lostMsg, kernels.ErrDeviceLost)
 }

@@ -63,3 +63,41 @@ func TestWebGPUConvTiles(t *testing.T) {
 		}
 	}
 }
+
+// TestWebGPUFoldedGrid: a convolution whose tiles outnumber the 65535
+// workgroups a dispatch may have along x (one output channel of 512×512
+// pixels in 64×4 tiles: 65536 tiles) is spread over x and y and still
+// computes every tile, forward and backward.
+func TestWebGPUFoldedGrid(t *testing.T) {
+	g, err := Open()
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer g.Close()
+	gpu, ref := kernels.Checked(g), kernels.Checked(naive.Backend{})
+	rng := rand.New(rand.NewPCG(23, 24))
+	s := kernels.ConvShape{Cin: 1, Cout: 1, H: 512, W: 512}
+	x := kerneltest.Uniform(rng, s.H*s.W, -1, 1)
+	w := kerneltest.Uniform(rng, 9, -1, 1)
+	dy := kerneltest.Uniform(rng, s.H*s.W, -1, 1)
+	var res [2][2][]float32
+	g.convTile = convTile{64, 4}
+	for bi, be := range []kernels.Backend{gpu, ref} {
+		var ts []kernels.Tensor
+		for _, v := range [][]float32{x, w, {0.1}, dy, make([]float32, len(x)), make([]float32, len(x))} {
+			ts = append(ts, kerneltest.Upload(t, be, v))
+		}
+		be.Conv3x3(ts[4], ts[0], ts[1], ts[2], s)
+		be.Conv3x3Backward(ts[5], ts[3], ts[4], ts[1], s)
+		res[bi] = [2][]float32{kerneltest.Download(t, be, ts[4]), kerneltest.Download(t, be, ts[5])}
+	}
+	g.convTile = convTile{}
+	if tiles := (s.H*s.W + 3) / 4; tiles <= maxGroups {
+		t.Fatalf("%d tiles: the case does not need folding", tiles)
+	}
+	for j, name := range []string{"forward", "backward"} {
+		if err := kerneltest.Compare(res[0][j], res[1][j], kerneltest.TolGemm); err != nil {
+			t.Errorf("%s: WebGPU vs naive: %v", name, err)
+		}
+	}
+}

@@ -11,16 +11,8 @@ import (
 	"testing"
 )
 
-// allKernels is every pipeline the backend can create.
-func allKernels() []*kernelSpec {
-	ks := []*kernelSpec{kElementwise, kAdam, kTVGrad, kPartial, kFinish, kRowSum, kScatter, kResample,
-		kPoolFwd, kPoolBwd, kSortInit, kSortLocal, kSortGlobal, kSortFinal, kMatMul, kMatMulSum, kConvFlip}
-	for _, tile := range convTiles {
-		ck := newConvKernels(32, tile)
-		ks = append(ks, ck.fwd, ck.bwd, ck.fwdSum, ck.bwdSum)
-	}
-	return ks
-}
+// allKernels is every pipeline the backend creates.
+func allKernels() []*kernelSpec { return kernelSpecs() }
 
 var (
 	uniformUse  = regexp.MustCompile(`\bp\.([A-Za-z_][A-Za-z0-9_]*)`)
@@ -127,7 +119,7 @@ func TestShadersAgreeWithGo(t *testing.T) {
 func TestWGSLStruct(t *testing.T) {
 	got := wgslStruct(reflect.TypeOf(matmulParams{}))
 	want := "struct Params {\n  m: u32,\n  n: u32,\n  k: u32,\n  transA: u32,\n  transB: u32,\n  kc: u32,\n  S: u32,\n" +
-		"  alpha: f32,\n  beta: f32,\n  pad0: u32,\n  pad1: u32,\n  pad2: u32,\n}\n"
+		"  alpha: f32,\n  beta: f32,\n  tilesN: u32,\n  tiles: u32,\n  pad0: u32,\n}\n"
 	if got != want {
 		t.Errorf("wgslStruct(matmulParams) =\n%s\nwant\n%s", got, want)
 	}
@@ -143,7 +135,7 @@ func TestEncodeUniform(t *testing.T) {
 		buf[i] = 0xff
 	}
 	n := encodeUniform(buf, matmulParams{m: 1, n: 2, k: 3, transA: true, kc: 16, S: 4, alpha: -1, beta: 0.5})
-	want := []uint32{1, 2, 3, 1, 0, 16, 4, 0xbf800000, 0x3f000000, 0, 0, 0}
+	want := []uint32{1, 2, 3, 1, 0, 16, 4, 0xbf800000, 0x3f000000, 0, 0, 0} // tilesN, tiles, pad0 zero
 	if n != 4*len(want) {
 		t.Fatalf("encodeUniform wrote %d bytes, want %d", n, 4*len(want))
 	}
@@ -177,4 +169,66 @@ func TestCheckParamsRejects(t *testing.T) {
 	if msg := panicOf(func() { checkParams(reflect.StructOf(words)) }); !strings.Contains(msg, "more than 256 bytes") {
 		t.Errorf("65 words: panic %q, want the 256-byte limit", msg)
 	}
+}
+
+// TestNoWorkgroupComponentStores: no shader stores into one component of a
+// vector in workgroup memory (As[i][j] = …, As[i].x = …): WGSL lets such a
+// store access the whole vector, so invocations writing different
+// components of one vector race (Tint's HLSL read-merge-writes it). Every
+// workgroup vector is written whole.
+func TestNoWorkgroupComponentStores(t *testing.T) {
+	wgVec := regexp.MustCompile(`var<workgroup>\s+(\w+)\s*:\s*array<\s*vec`)
+	// After a vector's index: a second index or a swizzle, then an assignment.
+	componentStore := regexp.MustCompile(`^\s*(\[[^\]]*\]|\.[xyzwrgba]+)\s*[-+*/]?=[^=]`)
+	files, err := fs.Glob(wgslFiles, "*.wgsl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, f := range files {
+		b, _ := wgslFiles.ReadFile(f)
+		src := string(b)
+		for _, m := range wgVec.FindAllStringSubmatch(src, -1) {
+			found++
+			name := m[1]
+			for ln, line := range strings.Split(src, "\n") {
+				code, _, _ := strings.Cut(line, "//")
+				for i := strings.Index(code, name+"["); i >= 0; {
+					if i > 0 && isIdent(code[i-1]) {
+						break
+					}
+					// Skip the balanced index, then see what follows.
+					j, depth := i+len(name), 0
+					for ; j < len(code); j++ {
+						if code[j] == '[' {
+							depth++
+						} else if code[j] == ']' {
+							depth--
+							if depth == 0 {
+								break
+							}
+						}
+					}
+					if j >= len(code) {
+						break // the index continues on the next line
+					}
+					if componentStore.MatchString(code[j+1:]) {
+						t.Errorf("%s:%d stores one component of workgroup vector %s: %s", f, ln+1, name, strings.TrimSpace(line))
+					}
+					next := strings.Index(code[j+1:], name+"[")
+					if next < 0 {
+						break
+					}
+					i = j + 1 + next
+				}
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no workgroup vector found: the check checks nothing")
+	}
+}
+
+func isIdent(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }

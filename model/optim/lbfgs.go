@@ -55,8 +55,9 @@ func (o LBFGSOptions) withDefaults() LBFGSOptions {
 // trial, a NaN trial shrinks it tenfold), so a step can only be accepted if
 // it lowers the loss. The two-loop recursion runs on the host on the dot
 // products of the stored vectors (Chen et al.'s vector-free L-BFGS): each
-// iteration reads one batch of about 6·History scalars and forms the search
-// direction with History·2+1 Axpy calls on the device.
+// iteration computes about 6·History of them in one Dots call, reads them in
+// one batch and forms the search direction with History·2+1 Axpy calls on
+// the device.
 type LBFGS struct {
 	b   kernels.Backend
 	opt LBFGSOptions
@@ -67,6 +68,7 @@ type LBFGS struct {
 	s, y              []kernels.Tensor // [History][n]: ring of pairs
 	dots              kernels.Tensor   // [6·History + 6]
 	host              []float32
+	da, db            []kernels.Tensor // the pairs of the dots of one update
 
 	// mat holds the dot products of the basis s_0…s_{m−1}, y_0…y_{m−1}, g
 	// (indices j, m+j, 2m).
@@ -266,17 +268,17 @@ func (o *LBFGS) Step(x kernels.Tensor, f Objective) (Result, error) {
 	b.Axpy(o.yNew, -1, o.g)
 	o.g, o.gNew = o.gNew, o.g
 	m := o.opt.History
-	k := 0
+	// Every dot product the update needs, in one Dots call (a GPU batches
+	// them: each stored pair is read once, not six times).
+	o.da, o.db = o.da[:0], o.db[:0]
 	for _, j := range o.order {
-		for _, v := range [][2]kernels.Tensor{{o.sNew, o.s[j]}, {o.sNew, o.y[j]}, {o.yNew, o.s[j]}, {o.yNew, o.y[j]}, {o.g, o.s[j]}, {o.g, o.y[j]}} {
-			b.Dot(o.dots, k, v[0], v[1])
-			k++
-		}
+		o.da = append(o.da, o.sNew, o.sNew, o.yNew, o.yNew, o.g, o.g)
+		o.db = append(o.db, o.s[j], o.y[j], o.s[j], o.y[j], o.s[j], o.y[j])
 	}
-	for _, v := range [][2]kernels.Tensor{{o.sNew, o.sNew}, {o.sNew, o.yNew}, {o.yNew, o.yNew}, {o.g, o.sNew}, {o.g, o.yNew}, {o.g, o.g}} {
-		b.Dot(o.dots, k, v[0], v[1])
-		k++
-	}
+	o.da = append(o.da, o.sNew, o.sNew, o.yNew, o.g, o.g, o.g)
+	o.db = append(o.db, o.sNew, o.yNew, o.yNew, o.sNew, o.yNew, o.g)
+	k := len(o.da)
+	b.Dots(o.dots, 0, o.da, o.db)
 	if err := b.ReadAt(o.host[:k], o.dots, 0); err != nil {
 		return res, err
 	}

@@ -9,6 +9,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"strings"
 
@@ -46,6 +47,11 @@ type Session struct {
 	info BackendInfo
 	src  model.WeightSource
 	net  *model.Net
+
+	// The memory model's network (EstimateBytes), built on first use for src.
+	meter    *meter
+	meterNet *model.Net
+	meterSrc model.WeightSource
 
 	// OnBackend, when set, is told when a run moves to another backend (a
 	// lost or failing GPU).
@@ -106,9 +112,16 @@ func (s *Session) use(b kernels.Backend, info BackendInfo) error {
 }
 
 // Load uploads src's weights to the backend; the previous weights are
-// released once the new ones are in place.
+// released once the new ones are in place. Weights a GPU cannot hold are
+// loaded on the CPU instead, and OnBackend is told why.
 func (s *Session) Load(src model.WeightSource) error {
 	net, err := model.New(s.b, src)
+	if err != nil && errors.Is(err, kernels.ErrDevice) && !s.onCPU() {
+		if ferr := s.toCPU("the GPU cannot hold the weights: " + err.Error()); ferr != nil {
+			return ferr
+		}
+		net, err = model.New(s.b, src)
+	}
 	if err != nil {
 		return err
 	}
@@ -141,32 +154,103 @@ func (s *Session) Weights() WeightsInfo {
 }
 
 // Run runs job on the session's network (transfer.Run, which checks the
-// settings first). When the GPU is lost or fails during the run, the run
-// carries on on the CPU from its last snapshot, the session keeps the CPU,
-// and OnBackend is told.
+// settings first). On a GPU, a run whose memory estimate (EstimateBytes)
+// exceeds the GPU's budget or its largest buffer runs on the CPU from the
+// start; when the GPU fails during the run (device lost, a validation,
+// out-of-memory or internal error, an allocation it cannot make), the run
+// carries on on the CPU from its last snapshot. Either way the session
+// keeps the CPU and OnBackend is told why.
 func (s *Session) Run(ctx context.Context, job transfer.Job, hooks transfer.Hooks) (*image.RGBA, error) {
 	if s.net == nil {
 		return nil, errors.New("session: no weights loaded yet")
+	}
+	if !s.onCPU() {
+		if why := s.tooBig(job); why != "" {
+			if err := s.toCPU(why); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if s.onCPU() {
 		return transfer.Run(ctx, s.b, s.net, job, hooks) // nothing to fall back to
 	}
 	hooks.Fallback = func() (kernels.Backend, *model.Net, error) {
-		b, _, err := s.open("cpu")
-		if err != nil {
-			return nil, nil, err
+		why := "the GPU failed during the run"
+		if cause := kernels.LastError(s.b); cause != nil {
+			if errors.Is(cause, kernels.ErrDeviceLost) {
+				why = "the GPU device was lost during the run"
+			}
+			why += ": " + cause.Error()
 		}
-		info := BackendInfo{Name: b.Name(), Describe: b.Describe(), Requested: s.info.Requested,
-			Fallback: true, Reason: "the GPU device was lost during the run"}
-		if err := s.use(b, info); err != nil {
+		if err := s.toCPU(why); err != nil {
 			return nil, nil, err
-		}
-		if s.OnBackend != nil {
-			s.OnBackend(info)
 		}
 		return s.b, s.net, nil
 	}
 	return transfer.Run(ctx, s.b, s.net, job, hooks)
+}
+
+// toCPU moves the session, weights included, to the CPU backend and tells
+// OnBackend why.
+func (s *Session) toCPU(why string) error {
+	b, _, err := s.open("cpu")
+	if err != nil {
+		return err
+	}
+	info := BackendInfo{Name: b.Name(), Describe: b.Describe(), Requested: s.info.Requested, Fallback: true, Reason: why}
+	if err := s.use(b, info); err != nil {
+		return err
+	}
+	if s.OnBackend != nil {
+		s.OnBackend(info)
+	}
+	return nil
+}
+
+// tooBig says why job cannot run on the session's GPU — its memory
+// estimate exceeds the budget or a tensor the largest buffer — or "".
+func (s *Session) tooBig(job transfer.Job) string {
+	var bud interface {
+		Budget() (total, perTensor int64)
+	}
+	for b := s.b; b != nil; {
+		if x, ok := b.(interface{ Budget() (int64, int64) }); ok {
+			bud = x
+			break
+		}
+		u, ok := b.(interface{ Unwrap() kernels.Backend })
+		if !ok {
+			break
+		}
+		b = u.Unwrap()
+	}
+	if bud == nil {
+		return ""
+	}
+	if s.meterSrc != s.src {
+		s.meter, s.meterSrc = &meter{}, s.src
+		var err error
+		if s.meterNet, err = model.New(kernels.Checked(s.meter), s.src); err != nil {
+			s.meterNet = nil
+		}
+	}
+	if s.meterNet == nil {
+		return ""
+	}
+	est, err := s.meter.estimate(s.meterNet, job)
+	if err != nil {
+		return "" // the run itself will say what is wrong
+	}
+	total, per := bud.Budget()
+	mib := func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+	switch {
+	case est.Total() > total:
+		return fmt.Sprintf("this run needs about %s of GPU memory (weights %s, run %s, GPU scratch %s), more than this GPU's budget of %s",
+			mib(est.Total()), mib(est.Weights), mib(est.Run), mib(est.GPU), mib(total))
+	case est.Largest > per:
+		return fmt.Sprintf("this run needs a %s tensor, more than this GPU's largest buffer of %s", mib(est.Largest), mib(per))
+	}
+	return ""
 }
 
 // onCPU reports whether the session already runs on the host (the CPU or

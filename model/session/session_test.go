@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/crema-app/crema/kernels"
 	"github.com/crema-app/crema/kernels/backends"
+	"github.com/crema-app/crema/kernels/cpu"
 	"github.com/crema-app/crema/kernels/kerneltest"
 	"github.com/crema-app/crema/kernels/naive"
 	"github.com/crema-app/crema/model"
@@ -101,7 +103,8 @@ func TestRunFallsBackToTheCPU(t *testing.T) {
 	if err != nil || img == nil || last != 25 {
 		t.Fatalf("run: %v, last iteration %d", err, last)
 	}
-	if len(told) != 1 || told[0].Name != "cpu" || !told[0].Fallback || told[0].Reason != "the GPU device was lost during the run" {
+	if len(told) != 1 || told[0].Name != "cpu" || !told[0].Fallback ||
+		told[0].Reason != "the GPU device was lost during the run: webgpu: queue: kernels: GPU device lost" {
 		t.Fatalf("OnBackend got %+v", told)
 	}
 	if s.Backend().Name != "cpu" || s.Net().Backend().Name() != "cpu" {
@@ -109,5 +112,166 @@ func TestRunFallsBackToTheCPU(t *testing.T) {
 	}
 	if errors.Is(err, kernels.ErrDeviceLost) {
 		t.Fatal("the loss leaked out of the run")
+	}
+}
+
+// budgeted is a stand-in GPU with a memory budget (as webgpu.Backend has).
+type budgeted struct {
+	*kerneltest.Lossy
+	total, per int64
+}
+
+func (b budgeted) Budget() (int64, int64) { return b.total, b.per }
+
+func smallJob(t *testing.T, size, iters int) transfer.Job {
+	t.Helper()
+	set := transfer.PageDefaults()
+	for k, v := range map[string]string{"image_size": fmt.Sprint(size), "num_iterations": fmt.Sprint(iters), "content_layers": "conv1_2",
+		"style_layers": "conv1_1:1", "optimizer": "adam", "learning_rate": "0.05"} {
+		if err := set.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return transfer.Job{Content: testImage(size, size, 1), Styles: []image.Image{testImage(size, size, 2)}, Settings: set}
+}
+
+// Every GPU error, not only a loss, ends on the CPU with the GPU's own
+// words in the reason; a run too big for the GPU's budget or its largest
+// buffer runs on the CPU from the start; weights the GPU cannot hold are
+// loaded on the CPU.
+func TestGPUFailuresEndOnTheCPU(t *testing.T) {
+	src := model.NewSynthetic(1, "conv1_2")
+	for _, c := range []struct {
+		name   string
+		gpu    func() kernels.Backend
+		reason string
+		atLoad bool
+	}{
+		{"validation error", func() kernels.Backend {
+			return &kerneltest.Lossy{Backend: naive.Backend{}, FailAfter: 20, Err: &kernels.DeviceError{Msg: "webgpu: validation error: a test"}}
+		}, "the GPU failed during the run: webgpu: validation error: a test", false},
+		{"over the budget", func() kernels.Backend {
+			return budgeted{&kerneltest.Lossy{Backend: naive.Backend{}, FailAfter: 1 << 30}, 1 << 20, 1 << 30}
+		}, "this run needs about 2.3 MiB of GPU memory (weights 0.1 MiB, run 1.8 MiB, GPU scratch 0.3 MiB), more than this GPU's budget of 1.0 MiB", false},
+		{"over the largest buffer", func() kernels.Backend {
+			return budgeted{&kerneltest.Lossy{Backend: naive.Backend{}, FailAfter: 1 << 30}, 1 << 30, 64 << 10}
+		}, "this run needs a 0.1 MiB tensor, more than this GPU's largest buffer of 0.1 MiB", false},
+		{"weights too big", func() kernels.Backend {
+			return &kerneltest.Lossy{Backend: naive.Backend{}, FailAfter: 1 << 30, MaxAlloc: 1000}
+		}, "the GPU cannot hold the weights: model: uploading conv1_1: webgpu: cannot allocate 1728 floats: out of memory (test)", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			open := func(name string) (kernels.Backend, string, error) {
+				if name == "webgpu" {
+					return c.gpu(), "", nil
+				}
+				return backends.Open(name)
+			}
+			s, err := NewWith("webgpu", open)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var told []BackendInfo
+			s.OnBackend = func(b BackendInfo) { told = append(told, b) }
+			if err := s.Load(src); err != nil {
+				t.Fatal(err)
+			}
+			if c.atLoad != (len(told) == 1) {
+				t.Fatalf("after Load, OnBackend got %+v", told)
+			}
+			job := smallJob(t, 24, 25)
+			img, err := s.Run(context.Background(), job, transfer.Hooks{})
+			if err != nil || img == nil {
+				t.Fatalf("run: %v", err)
+			}
+			if len(told) != 1 || told[0].Name != "cpu" || !told[0].Fallback || told[0].Reason != c.reason {
+				t.Fatalf("OnBackend got %+v, want the CPU because %q", told, c.reason)
+			}
+			if s.Backend().Name != "cpu" || s.Net().Backend().Name() != "cpu" {
+				t.Fatalf("the session holds %+v", s.Backend())
+			}
+		})
+	}
+}
+
+// peakCounter forwards to a backend and counts the bytes it allocates.
+type peakCounter struct {
+	kernels.Backend
+	live, peak, largest int64
+	sizes               map[kernels.Tensor]int64
+}
+
+func (p *peakCounter) Alloc(n int) (kernels.Tensor, error) {
+	t, err := p.Backend.Alloc(n)
+	if err == nil {
+		p.sizes[t] = 4 * int64(n)
+		p.live += 4 * int64(n)
+		p.peak, p.largest = max(p.peak, p.live), max(p.largest, 4*int64(n))
+	}
+	return t, err
+}
+
+func (p *peakCounter) Free(t kernels.Tensor) {
+	p.live -= p.sizes[t]
+	delete(p.sizes, t)
+	p.Backend.Free(t)
+}
+
+// EstimateBytes is exactly the peak a real run allocates, whatever the
+// optimiser, statistic, cost or schedule; and it grows with the image.
+func TestEstimateBytesIsTheRunsPeak(t *testing.T) {
+	src := model.NewSynthetic(1, "conv2_1")
+	var last int64
+	for _, kv := range []map[string]string{
+		{"optimizer": "lbfgs"},
+		{"optimizer": "adam", "style_stat": "cov"},
+		{"optimizer": "adam", "style_cost": "swd", "image_size": "40"},
+		{"optimizer": "lbfgs", "coarse_to_fine": "true", "image_size": "48"},
+	} {
+		job := smallJob(t, 32, 3)
+		for k, v := range map[string]string{"style_layers": "conv1_1:0.5,conv2_1:0.5", "content_layers": "conv2_1"} {
+			if err := job.Settings.Set(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for k, v := range kv {
+			if err := job.Settings.Set(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		est, err := EstimateBytes(src, job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc := &peakCounter{Backend: kernels.Checked(cpu.New(1)), sizes: map[kernels.Tensor]int64{}}
+		net, err := model.New(pc, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		weights := pc.live
+		pc.largest = 0 // the run's own tensors
+		if _, err := transfer.Run(context.Background(), pc, net, job, transfer.Hooks{}); err != nil {
+			t.Fatal(err)
+		}
+		if est.Weights != weights || est.Run != pc.peak-weights || est.Largest != pc.largest {
+			t.Errorf("%v: estimate %+v, measured weights %d, run %d, largest %d", kv, est, weights, pc.peak-weights, pc.largest)
+		}
+		if est.GPU <= 0 {
+			t.Errorf("%v: no GPU scratch estimated (flipped weights at least)", kv)
+		}
+		if kv["image_size"] == "" {
+			last = est.Run
+		}
+	}
+	small, err := EstimateBytes(src, smallJob(t, 16, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := EstimateBytes(src, smallJob(t, 64, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(big.Run > 8*small.Run) || last == 0 {
+		t.Errorf("16 px: %+v, 64 px: %+v: want the run's memory to grow with the pixels", small, big)
 	}
 }

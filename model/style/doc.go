@@ -65,4 +65,46 @@
 // way), and for swd the target sorted projections are Σ w·resample(sort(Q_w))
 // (a sliced Wasserstein barycentre). For mse this has the gradient of
 // Σ w·‖T(A) − T(S_w)‖², and the loss differs from it only by a constant.
+//
+// # Guidance (spatial control)
+//
+// Gatys et al. 2017 ("Controlling Perceptual Factors in Neural Style
+// Transfer") split the image into regions, each with its own style: a
+// region's mask, carried down to a layer's resolution (Guide: averaged over
+// the network's 2×2 pooling windows, optionally eroded), gives weights
+// w ≥ 0 over the layer's N positions, and a style mask gives weights v over
+// a style image's M positions. A guided loss (NewGuidedLayer,
+// AddGuidedTarget) computes every statistic as the weighted one over the
+// region, normalised by the total weight, for the generated activations
+// and the target alike (W is w in every row):
+//
+//	Ĝ_w(A) = (A⊙W)·Aᵀ / Σw        μ_w = (A⊙W)·1 / Σw
+//	Σ̂_w(A) = ((A − μ_w)⊙W)·(A − μ_w)ᵀ / Σw
+//	σ_w² = ((A − μ_w)²⊙W)·1 / Σw  (meanstd; mmd is Ĝ_w and μ_w)
+//
+// and J is the unguided formula on them, with s from the (weighted) target.
+// With w = 1 everywhere these are the unguided statistics, and the guided
+// code runs the same operations on the same numbers: an all-ones mask
+// reproduces the unguided loss exactly. A region's statistic is an average
+// over its positions, so its loss does not scale with its area; each
+// region's term has its own weight. For a binary mask this is Gatys et
+// al.'s guided Gram matrix (F⊙T)(F⊙T)ᵀ (T² = T), divided by the region's
+// size; for soft edges crema weights each position by w rather than w².
+//
+// Every gradient is a product with W (∂J/∂A = 4s·ΔĜ·(A⊙W)/Σw for gram;
+// (A − μ_w)⊙W for cov and σ; w·Δμᵀ for the means), so a region's term has
+// zero gradient wherever its mask is zero. The terms through μ_w in cov and
+// meanstd vanish because Σ w·(A − μ_w) = 0.
+//
+// swd cannot be guided (Spec.CheckGuided refuses it): a region's sliced
+// Wasserstein distance needs the weighted quantiles of its positions'
+// projections, a cumulative sum along each sorted row, which no
+// kernels.Backend operation provides. (For binary masks, gathering the
+// region's columns with a one-row ScatterRows would do, but its float32
+// indices stop at 2^24 elements, fewer than conv1_1 has at the page's
+// largest sizes, and soft edges would be lost.)
+//
+// Memory: a guided layer keeps W and one work buffer of the activations'
+// size [C, N] per region (meanstd reuses its own); the cost per evaluation
+// is a few elementwise passes over [C, N] beside the statistic's MatMul.
 package style

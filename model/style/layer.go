@@ -1,6 +1,7 @@
 package style
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -71,9 +72,22 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// CheckGuided reports a statistic/cost pair that cannot be guided by a
+// spatial mask (see the package doc): swd.
+func (s Spec) CheckGuided() error {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	if _, cost := s.norm(); cost == SWD {
+		return errors.New("style: swd cannot be guided: it compares the sorted projections of all N positions, and restricting them to a region needs weighted quantiles (a cumulative sum along each sorted row) that no backend operation provides; use style_cost mse with style_stat gram, cov, meanstd or mmd with masks")
+	}
+	return nil
+}
+
 // Layer is the style loss of one layer for generated activations [C, N].
-// Build it with NewLayer, add the style images' activations with AddTarget,
-// call Finish once, then Forward every evaluation.
+// Build it with NewLayer (or NewGuidedLayer for one region), add the style
+// images' activations with AddTarget (or AddGuidedTarget), call Finish
+// once, then Forward every evaluation.
 type Layer struct {
 	b          kernels.Backend
 	stat, cost string
@@ -94,6 +108,12 @@ type Layer struct {
 	tSigma kernels.Tensor // [C]: Σ w·σ(S) for meanstd
 	trace  float64        // Σ w·tr Ĝ(S), for swd
 	styles []swdStyle     // swd: the style activations themselves
+
+	// Guidance (NewGuidedLayer): the region's weights w at this layer.
+	guided bool
+	gsum   float64        // Σ w
+	gw     kernels.Tensor // [C, N]: w in every row
+	aw     kernels.Tensor // [C, N]: A⊙W or (A − μ)⊙W
 
 	// Work buffers for the generated activations.
 	g, diff, sdiff kernels.Tensor // [C, C]
@@ -122,14 +142,35 @@ type swdStyle struct {
 // NewLayer prepares the style loss of a layer with generated activations
 // [C, N].
 func NewLayer(b kernels.Backend, spec Spec, c, n int) (*Layer, error) {
+	return NewGuidedLayer(b, spec, c, n, nil)
+}
+
+// NewGuidedLayer prepares the style loss of one region at a layer with
+// generated activations [C, N]: guide: [N] holds the region's weights at
+// the layer (Guide), and every statistic of the generated activations is
+// the guide-weighted one (see the package doc). A nil guide is NewLayer.
+// swd cannot be guided (Spec.CheckGuided).
+func NewGuidedLayer(b kernels.Backend, spec Spec, c, n int, guide []float32) (*Layer, error) {
+	if guide != nil {
+		if err := spec.CheckGuided(); err != nil {
+			return nil, err
+		}
+	}
 	if err := spec.Check(); err != nil {
 		return nil, err
 	}
 	if c < 1 || n < 1 {
 		return nil, fmt.Errorf("style: layer shape %d×%d is empty", c, n)
 	}
+	var gsum float64
+	if guide != nil {
+		var err error
+		if gsum, err = guideSum(guide, n); err != nil {
+			return nil, err
+		}
+	}
 	stat, cost := spec.norm()
-	l := &Layer{b: b, stat: stat, cost: cost, c: c, n: n, k: c, seed: spec.Seed}
+	l := &Layer{b: b, stat: stat, cost: cost, c: c, n: n, k: c, seed: spec.Seed, guided: guide != nil, gsum: gsum}
 	l.Reseed(spec.Seed)
 	cc, cn, kn := c*c, c*n, l.k*n
 	allocs := []struct {
@@ -187,10 +228,52 @@ func NewLayer(b kernels.Backend, spec Spec, c, n int) (*Layer, error) {
 		*a.t = t
 		l.owned = append(l.owned, t)
 	}
+	if l.guided {
+		for _, t := range []*kernels.Tensor{&l.gw, &l.aw} {
+			if stat == MeanStd && t == &l.aw {
+				continue // meanstd works in d2
+			}
+			x, err := b.Alloc(cn)
+			if err != nil {
+				l.Free()
+				return nil, fmt.Errorf("style: guided %s buffers for %d×%d activations: %w", stat, c, n, err)
+			}
+			*t = x
+			l.owned = append(l.owned, x)
+		}
+		b.Write(l.gw, broadcast(guide, c))
+	}
 	if l.ones != nil {
 		b.Fill(l.ones, 1)
 	}
 	return l, nil
+}
+
+// guideSum checks guide: [N] (finite, ≥ 0, not all zero) and returns Σ w.
+func guideSum(guide []float32, n int) (float64, error) {
+	if len(guide) != n {
+		return 0, fmt.Errorf("style: guide has %d weights, want %d", len(guide), n)
+	}
+	var sum float64
+	for _, v := range guide {
+		if !(v >= 0) || math.IsInf(float64(v), 0) {
+			return 0, fmt.Errorf("style: guide weight %g is not finite and ≥ 0", v)
+		}
+		sum += float64(v)
+	}
+	if sum == 0 {
+		return 0, errEmptyGuide
+	}
+	return sum, nil
+}
+
+// broadcast returns v: [N] repeated in c rows: [C, N].
+func broadcast(v []float32, c int) []float32 {
+	out := make([]float32, 0, c*len(v)) // [C, N]
+	for range c {
+		out = append(out, v...)
+	}
+	return out
 }
 
 // Reseed restarts swd's random directions from seed, so that the next
@@ -208,6 +291,13 @@ func (l *Layer) Cost() string { return l.cost }
 // weight w > 0. s is copied (swd) or reduced to statistics; the caller may
 // reuse it afterwards.
 func (l *Layer) AddTarget(s kernels.Tensor, m int, w float64) error {
+	return l.AddGuidedTarget(s, m, w, nil)
+}
+
+// AddGuidedTarget is AddTarget of the part of a style image that guide:
+// [M] weights (a style mask carried to the layer by Guide): the target
+// statistics are guide-weighted. A nil guide is AddTarget.
+func (l *Layer) AddGuidedTarget(s kernels.Tensor, m int, w float64, guide []float32) error {
 	b, c := l.b, l.c
 	if l.finished {
 		return fmt.Errorf("style: AddTarget after Finish")
@@ -217,6 +307,16 @@ func (l *Layer) AddTarget(s kernels.Tensor, m int, w float64) error {
 	}
 	if !(w > 0) || math.IsInf(w, 0) {
 		return fmt.Errorf("style: blend weight %g must be positive", w)
+	}
+	vsum := float64(m) // Σ v, v = 1 without a guide
+	if guide != nil {
+		if err := (Spec{Stat: l.stat, Cost: l.cost}).CheckGuided(); err != nil {
+			return err
+		}
+		var err error
+		if vsum, err = guideSum(guide, m); err != nil {
+			return err
+		}
 	}
 	l.wsum += w
 	var tmp []kernels.Tensor
@@ -236,15 +336,28 @@ func (l *Layer) AddTarget(s kernels.Tensor, m int, w float64) error {
 	if err != nil {
 		return fmt.Errorf("style: style statistics: %w", err)
 	}
-	b.MatMul(g, s, s, c, c, m, false, true, float32(1/float64(m)), 0)
+	inv := float32(1 / vsum)
+	// sv = S⊙V (V: the guide in every row), or S itself.
+	sv, vb := s, kernels.Tensor(nil)
+	if guide != nil {
+		if vb, err = alloc(c * m); err != nil { // [C, M]
+			return fmt.Errorf("style: style statistics: %w", err)
+		}
+		b.Write(vb, broadcast(guide, c))
+		if sv, err = alloc(c * m); err != nil { // [C, M]
+			return fmt.Errorf("style: style statistics: %w", err)
+		}
+		b.Mul(sv, s, vb)
+	}
+	b.MatMul(g, sv, s, c, c, m, false, true, inv, 0)
 	b.Axpy(l.tGram, float32(w), g)
-	// tr Ĝ(S) = Σ S²/M, read back now: setup only.
-	b.Dot(l.scratch, 0, s, s)
+	// tr Ĝ(S) = Σ v·S²/Σ v, read back now: setup only.
+	b.Dot(l.scratch, 0, sv, s)
 	var tr [1]float32
 	if err := b.ReadAt(tr[:], l.scratch, 0); err != nil {
 		return fmt.Errorf("style: reading style statistics: %w", err)
 	}
-	l.trace += w * float64(tr[0]) / float64(m)
+	l.trace += w * float64(tr[0]) / vsum
 
 	if l.cost == SWD {
 		st := swdStyle{m: m, w: w}
@@ -268,7 +381,7 @@ func (l *Layer) AddTarget(s kernels.Tensor, m int, w float64) error {
 		if err != nil {
 			return fmt.Errorf("style: style statistics: %w", err)
 		}
-		b.RowSum(mu, s, c, m, float32(1/float64(m)))
+		b.RowSum(mu, sv, c, m, inv)
 		if l.stat == MMD {
 			b.Axpy(l.tMu, float32(w), mu)
 			return nil
@@ -280,16 +393,24 @@ func (l *Layer) AddTarget(s kernels.Tensor, m int, w float64) error {
 		b.Copy(d, s)
 		b.AddRows(d, mu, c, m, -1)
 		if l.stat == Cov {
-			b.MatMul(g, d, d, c, c, m, false, true, float32(1/float64(m)), 0)
+			dv := d // (S − μ)⊙V: sv is free now
+			if guide != nil {
+				b.Mul(sv, d, vb)
+				dv = sv
+			}
+			b.MatMul(g, dv, d, c, c, m, false, true, inv, 0)
 			b.Axpy(l.tStat, float32(w), g)
 			return nil
 		}
 		b.Mul(d, d, d)
+		if guide != nil {
+			b.Mul(d, d, vb)
+		}
 		sigma, err := alloc(c) // [C]
 		if err != nil {
 			return fmt.Errorf("style: style statistics: %w", err)
 		}
-		b.RowSum(sigma, d, c, m, float32(1/float64(m)))
+		b.RowSum(sigma, d, c, m, inv)
 		b.Sqrt(sigma, sigma, stdEps)
 		b.Axpy(l.tMu, float32(w), mu)
 		b.Axpy(l.tSigma, float32(w), sigma)
@@ -383,6 +504,10 @@ func (l *Layer) Forward(loss kernels.Tensor, slot int, da, a kernels.Tensor, wei
 		l.forwardSWD(loss, slot, da, a, weight)
 		return
 	}
+	if l.guided {
+		l.forwardGuided(loss, slot, da, a, weight)
+		return
+	}
 	switch l.stat {
 	case Gram, MMD:
 		// J = s·‖Ĝ − Ĝ_S‖² (+ s·2c·‖μ − μ_S‖² for mmd); ∂J/∂A = 4s·ΔĜ·A/N (+ 4sc·Δμ/N).
@@ -449,6 +574,94 @@ func (l *Layer) Forward(loss kernels.Tensor, slot int, da, a kernels.Tensor, wei
 			g := 2 * weight * s * invN
 			b.Axpy(da, g, l.d2)
 			b.AddRows(da, l.dmu, c, n, g)
+		}
+	}
+}
+
+// forwardGuided is Forward with the region's weights w: every statistic is
+// the w-weighted one, normalised by Σ w (see the package doc). With w = 1
+// everywhere it runs the unguided operations on the same numbers (A⊙1 = A),
+// so its losses are the unguided ones exactly.
+func (l *Layer) forwardGuided(loss kernels.Tensor, slot int, da, a kernels.Tensor, weight float32) {
+	b, c, n := l.b, l.c, l.n
+	s := float32(l.scale)
+	inv := float32(1 / l.gsum)
+	switch l.stat {
+	case Gram, MMD:
+		// Ĝ = (A⊙W)·Aᵀ/Σw; ∂J/∂A = 4s·ΔĜ·(A⊙W)/Σw (+ 4sc·Δμ·wᵀ/Σw for mmd,
+		// μ = (A⊙W)·1/Σw).
+		b.Mul(l.aw, a, l.gw)
+		b.MatMul(l.g, l.aw, a, c, c, n, false, true, inv, 0)
+		b.Copy(l.diff, l.g)
+		b.Axpy(l.diff, -1, l.tGram)
+		b.Copy(l.sdiff, l.diff)
+		b.Scale(l.sdiff, s)
+		if l.stat == Gram {
+			b.Dot(loss, slot, l.diff, l.sdiff)
+		} else {
+			b.RowSum(l.mu, l.aw, c, n, inv)
+			b.Copy(l.dmu, l.mu)
+			b.Axpy(l.dmu, -1, l.tMu)
+			b.Mul(l.sq, l.diff, l.sdiff)
+			b.MatMul(l.r, l.dmu, l.ones, c, c, 1, false, false, 1, 0)
+			b.Mul(l.r, l.r, l.r)
+			b.Axpy(l.sq, float32(l.scale*2*l.mmdC/float64(c)), l.r)
+			b.Sum(loss, slot, l.sq)
+		}
+		if weight != 0 {
+			b.MatMul(da, l.sdiff, l.aw, c, n, c, false, false, 4*weight*inv, 1)
+			if l.stat == MMD {
+				b.Copy(l.aw, l.gw)
+				b.MulRows(l.aw, l.dmu, c, n)
+				b.Axpy(da, float32(4*float64(weight)*l.scale*l.mmdC/l.gsum), l.aw)
+			}
+		}
+	case Cov:
+		// μ = (A⊙W)·1/Σw, D = A − μ, Σ̂ = (D⊙W)·Dᵀ/Σw;
+		// ∂J/∂A = 4s·ΔΣ̂·(D⊙W)/Σw (the terms through μ vanish: Σ w·D = 0).
+		b.Mul(l.aw, a, l.gw)
+		b.RowSum(l.mu, l.aw, c, n, inv)
+		b.Copy(l.d, a)
+		b.AddRows(l.d, l.mu, c, n, -1)
+		b.Mul(l.aw, l.d, l.gw)
+		b.MatMul(l.g, l.aw, l.d, c, c, n, false, true, inv, 0)
+		b.Copy(l.diff, l.g)
+		b.Axpy(l.diff, -1, l.tStat)
+		b.Copy(l.sdiff, l.diff)
+		b.Scale(l.sdiff, s)
+		b.Dot(loss, slot, l.diff, l.sdiff)
+		if weight != 0 {
+			b.MatMul(da, l.sdiff, l.aw, c, n, c, false, false, 4*weight*inv, 1)
+		}
+	case MeanStd:
+		// μ = (A⊙W)·1/Σw, σ² = ((D⊙D)⊙W)·1/Σw;
+		// ∂J/∂A = 2s·(Δσ/σ)·(D⊙W)/Σw + 2s·Δμ·wᵀ/Σw.
+		b.Mul(l.d2, a, l.gw)
+		b.RowSum(l.mu, l.d2, c, n, inv)
+		b.Copy(l.d, a)
+		b.AddRows(l.d, l.mu, c, n, -1)
+		b.Mul(l.d2, l.d, l.d)
+		b.Mul(l.d2, l.d2, l.gw)
+		b.RowSum(l.sigma, l.d2, c, n, inv)
+		b.Sqrt(l.sigma, l.sigma, stdEps)
+		b.Copy(l.dmu, l.mu)
+		b.Axpy(l.dmu, -1, l.tMu)
+		b.Copy(l.dsig, l.sigma)
+		b.Axpy(l.dsig, -1, l.tSigma)
+		b.Mul(l.sq, l.dmu, l.dmu)
+		b.Mul(l.r, l.dsig, l.dsig)
+		b.Axpy(l.sq, 1, l.r)
+		b.Scale(l.sq, s)
+		b.Sum(loss, slot, l.sq)
+		if weight != 0 {
+			g := 2 * weight * s * inv
+			b.Div(l.r, l.dsig, l.sigma)
+			b.Mul(l.d2, l.d, l.gw)
+			b.MulRows(l.d2, l.r, c, n)
+			b.Axpy(da, g, l.d2)
+			b.Copy(l.d2, l.gw)
+			b.MulRows(l.d2, l.dmu, c, n)
+			b.Axpy(da, g, l.d2)
 		}
 	}
 }

@@ -72,3 +72,187 @@ func recolor(result, content []float32) []float32 {
 	copy(r[n:], c[n:])
 	return fromYIQ(r)
 }
+
+// Colour control before the run (Gatys et al. 2017, "Controlling Perceptual
+// Factors in Neural Style Transfer", §5: colour histogram matching). An
+// image's colours are recoloured by the affine map x' = A·(x − μ_s) + μ_t
+// that gives them the target's RGB mean μ_t and covariance Σ_t:
+// A = Σ_t^½·Σ_s^-½, with the symmetric (eigendecomposition) square roots,
+// the variant Gatys et al. take from Image Analogies. Cholesky factors
+// (A = L_t·L_s⁻¹) match the same two moments, but they depend on the order
+// of the channels (R, G, B and B, G, R give different maps for the same
+// pair of images); the symmetric roots treat every channel alike. A·Σ_s·Aᵀ
+// = Σ_t^½·Σ_s^-½·Σ_s·Σ_s^-½·Σ_t^½ = Σ_t. Eigenvalues are floored at
+// colorEps, so a flat image does not blow up its noise.
+//
+// match_content recolours each style image to the content's statistics
+// (the result keeps the content's colours); keep_style recolours the
+// content to the style images' (their pixels pooled by the blend weights),
+// so that the result takes the style's palette. The recoloured image is
+// clipped to [0, 1].
+
+// Colour controls, as the settings spell them.
+const (
+	ColorNone         = "none"
+	ColorMatchContent = "match_content"
+	ColorKeepStyle    = "keep_style"
+)
+
+// ColorControls lists the colour controls, the default first.
+var ColorControls = []string{ColorNone, ColorMatchContent, ColorKeepStyle}
+
+// colorEps floors the covariances' eigenvalues (colours in [0, 1] units).
+const colorEps = 1e-5
+
+// colorStats are the RGB mean and covariance of an image's pixels.
+type colorStats struct {
+	mean [3]float64
+	cov  [3][3]float64
+}
+
+// statsOf measures planes p: [3, H, W].
+func statsOf(p []float32) colorStats {
+	n := len(p) / 3
+	var st colorStats
+	for c := 0; c < 3; c++ {
+		var s float64
+		for _, v := range p[c*n : (c+1)*n] {
+			s += float64(v)
+		}
+		st.mean[c] = s / float64(n)
+	}
+	for i := 0; i < n; i++ {
+		var d [3]float64
+		for c := 0; c < 3; c++ {
+			d[c] = float64(p[c*n+i]) - st.mean[c]
+		}
+		for a := 0; a < 3; a++ {
+			for b := 0; b < 3; b++ {
+				st.cov[a][b] += d[a] * d[b]
+			}
+		}
+	}
+	for a := 0; a < 3; a++ {
+		for b := 0; b < 3; b++ {
+			st.cov[a][b] /= float64(n)
+		}
+	}
+	return st
+}
+
+// mixStats are the statistics of the images' pixels pooled with weights w
+// (normalised to sum 1): μ = Σ w·μ_i, Σ = Σ w·(Σ_i + μ_i·μ_iᵀ) − μ·μᵀ.
+func mixStats(stats []colorStats, w []float64) colorStats {
+	var out colorStats
+	var wsum float64
+	for _, v := range w {
+		wsum += v
+	}
+	for i, st := range stats {
+		k := w[i] / wsum
+		for a := 0; a < 3; a++ {
+			out.mean[a] += k * st.mean[a]
+			for b := 0; b < 3; b++ {
+				out.cov[a][b] += k * (st.cov[a][b] + st.mean[a]*st.mean[b])
+			}
+		}
+	}
+	for a := 0; a < 3; a++ {
+		for b := 0; b < 3; b++ {
+			out.cov[a][b] -= out.mean[a] * out.mean[b]
+		}
+	}
+	return out
+}
+
+// matchColors returns planes p: [3, H, W] recoloured to the statistics to
+// (unclipped): A·(x − μ_p) + μ_to, A = Σ_to^½·Σ_p^-½.
+func matchColors(p []float32, to colorStats) []float32 {
+	from := statsOf(p)
+	a := mul3(symPow(to.cov, 0.5), symPow(from.cov, -0.5))
+	n := len(p) / 3
+	out := make([]float32, len(p)) // [3, H, W]
+	for i := 0; i < n; i++ {
+		var d [3]float64
+		for c := 0; c < 3; c++ {
+			d[c] = float64(p[c*n+i]) - from.mean[c]
+		}
+		for r := 0; r < 3; r++ {
+			out[r*n+i] = float32(a[r][0]*d[0] + a[r][1]*d[1] + a[r][2]*d[2] + to.mean[r])
+		}
+	}
+	return out
+}
+
+// clip01 clips p into [0, 1] in place and returns it.
+func clip01(p []float32) []float32 {
+	for i, v := range p {
+		p[i] = min(max(v, 0), 1)
+	}
+	return p
+}
+
+func mul3(a, b [3][3]float64) [3][3]float64 {
+	var out [3][3]float64
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 3; j++ {
+			for k := 0; k < 3; k++ {
+				out[i][j] += a[i][k] * b[k][j]
+			}
+		}
+	}
+	return out
+}
+
+// symPow returns m^p for a symmetric positive semi-definite m, through its
+// eigendecomposition V·diag(λ)·Vᵀ: V·diag(max(λ, colorEps)^p)·Vᵀ.
+func symPow(m [3][3]float64, p float64) [3][3]float64 {
+	lambda, v := eigenSym3(m)
+	var out [3][3]float64
+	for k := 0; k < 3; k++ {
+		f := math.Pow(math.Max(lambda[k], colorEps), p)
+		for i := 0; i < 3; i++ {
+			for j := 0; j < 3; j++ {
+				out[i][j] += v[i][k] * f * v[j][k]
+			}
+		}
+	}
+	return out
+}
+
+// eigenSym3 diagonalises a symmetric 3×3 matrix by cyclic Jacobi rotations:
+// m = V·diag(λ)·Vᵀ, the eigenvectors in V's columns.
+func eigenSym3(m [3][3]float64) (lambda [3]float64, v [3][3]float64) {
+	a := m
+	v = [3][3]float64{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}
+	for sweep := 0; sweep < 50; sweep++ {
+		off := a[0][1]*a[0][1] + a[0][2]*a[0][2] + a[1][2]*a[1][2]
+		if off < 1e-30 {
+			break
+		}
+		for p := 0; p < 2; p++ {
+			for q := p + 1; q < 3; q++ {
+				if a[p][q] == 0 {
+					continue
+				}
+				theta := (a[q][q] - a[p][p]) / (2 * a[p][q])
+				t := math.Copysign(1, theta) / (math.Abs(theta) + math.Sqrt(theta*theta+1))
+				c := 1 / math.Sqrt(t*t+1)
+				s := t * c
+				for k := 0; k < 3; k++ { // a = a·J
+					akp, akq := a[k][p], a[k][q]
+					a[k][p], a[k][q] = c*akp-s*akq, s*akp+c*akq
+				}
+				for k := 0; k < 3; k++ { // a = Jᵀ·a
+					apk, aqk := a[p][k], a[q][k]
+					a[p][k], a[q][k] = c*apk-s*aqk, s*apk+c*aqk
+				}
+				for k := 0; k < 3; k++ { // v = v·J
+					vkp, vkq := v[k][p], v[k][q]
+					v[k][p], v[k][q] = c*vkp-s*vkq, s*vkp+c*vkq
+				}
+			}
+		}
+	}
+	return [3]float64{a[0][0], a[1][1], a[2][2]}, v
+}

@@ -33,9 +33,11 @@ const (
 // returned first. Cancelling ctx stops the run and returns the current image
 // with ctx's error. NaN or a diverging loss rolls back to the last good image
 // and restarts the optimiser (Adam at half the learning rate), with a Note
-// on the next Progress. If b reports kernels.ErrDeviceLost and
-// hooks.Fallback is set, the run continues on the fallback from the last
-// host snapshot, with a Note.
+// on the next Progress. If b reports an error wrapping kernels.ErrDevice —
+// the GPU was lost, or reported a validation, out-of-memory or internal
+// error, or could not allocate what the run needs — and hooks.Fallback is
+// set, the run continues on the fallback from the last host snapshot, with
+// a Note that says why.
 func Run(ctx context.Context, b kernels.Backend, net *model.Net, job Job, hooks Hooks) (*image.RGBA, error) {
 	if net == nil {
 		return nil, errors.New("transfer: no network")
@@ -61,7 +63,67 @@ func Run(ctx context.Context, b kernels.Backend, net *model.Net, job Job, hooks 
 	}
 	r := &runner{ctx: ctx, hooks: hooks, s: s, layers: layers, job: job, b: b, net: net,
 		start: time.Now(), rng: rand.New(rand.NewPCG(uint64(s.Seed), 0xc0ffee))}
+	if len(layers) > 0 {
+		if err := r.planRegions(); err != nil {
+			return nil, err
+		}
+	}
 	return r.run()
+}
+
+// regionPlan is one region of a run: its content mask (an index into
+// runner.cmasks, -1 for the whole image), its style images (indices into
+// Job.Styles) and its weight.
+type regionPlan struct {
+	mask   int
+	styles []int
+	weight float64
+}
+
+// planRegions decodes the masks and lists the regions: the whole image with
+// every style when there are no content masks; else one region per mask,
+// taking style i (mask i) or region_styles' choice.
+func (r *runner) planRegions() error {
+	s := r.s
+	for i, text := range s.ContentMasks {
+		m, err := ParseMask(text)
+		if err != nil {
+			return fmt.Errorf("transfer: content_masks: mask %d: %s", i+1, trimPrefix(err))
+		}
+		r.cmasks = append(r.cmasks, m)
+	}
+	r.smasks = make([]*image.Gray, len(r.job.Styles))
+	for i, text := range s.StyleMasks {
+		if text == "" {
+			continue
+		}
+		m, err := ParseMask(text)
+		if err != nil {
+			return fmt.Errorf("transfer: style_masks: mask %d: %s", i+1, trimPrefix(err))
+		}
+		r.smasks[i] = m
+	}
+	switch {
+	case len(r.cmasks) == 0:
+		all := make([]int, len(r.job.Styles))
+		for i := range all {
+			all[i] = i
+		}
+		r.regions = []regionPlan{{mask: -1, styles: all, weight: 1}}
+	case len(s.RegionStyles) == 0:
+		for i := range r.cmasks {
+			r.regions = append(r.regions, regionPlan{mask: i, styles: []int{i}, weight: 1})
+		}
+	default:
+		for i, rs := range s.RegionStyles {
+			p := regionPlan{mask: i, weight: rs.Weight}
+			for _, n := range rs.Styles {
+				p.styles = append(p.styles, n-1)
+			}
+			r.regions = append(r.regions, p)
+		}
+	}
+	return nil
 }
 
 func checkJob(job Job, s Settings, styled bool) error {
@@ -88,6 +150,22 @@ func checkJob(job Job, s Settings, styled bool) error {
 	if s.Init == "given" && job.Init == nil {
 		return errors.New("transfer: init is given but there is no init image")
 	}
+	if !styled {
+		return nil
+	}
+	if n := len(s.ContentMasks); n > 0 && len(s.RegionStyles) == 0 && n != len(job.Styles) {
+		return fmt.Errorf("transfer: %d content_masks for %d style images (one mask per style image, or region_styles to say which style each region takes)", n, len(job.Styles))
+	}
+	for i, rs := range s.RegionStyles {
+		for _, n := range rs.Styles {
+			if n > len(job.Styles) {
+				return fmt.Errorf("transfer: region %d takes style %d, but there are %d style images", i+1, n, len(job.Styles))
+			}
+		}
+	}
+	if len(s.StyleMasks) > len(job.Styles) {
+		return fmt.Errorf("transfer: %d style_masks for %d style images", len(s.StyleMasks), len(job.Styles))
+	}
 	return nil
 }
 
@@ -109,6 +187,12 @@ type runner struct {
 	snapIter  int
 	fellBack  bool
 	rollbacks int
+
+	// Regions (planRegions): decoded content masks, style masks (one per
+	// style image, nil for all of it) and the regions.
+	cmasks  []*image.Gray
+	smasks  []*image.Gray
+	regions []regionPlan
 }
 
 // stagePlan is one image size and the iteration it runs up to.
@@ -152,35 +236,68 @@ func (r *runner) run() (*image.RGBA, error) {
 	return nil, nil
 }
 
-// prepare makes the host images for one stage size.
+// prepare makes the host images for one stage size: the content, the style
+// images (at style_scale), recoloured by color_control and reduced to
+// luminance by original_colors, and the masks at their images' sizes.
 func (r *runner) prepare(w, h int) *inputs {
 	s := r.s
 	in := &inputs{w: w, h: h}
 	in.colour = planar(Resize(r.job.Content, w, h))
-	in.content = in.colour
-	var cm, csd float64
-	if s.OriginalColors {
-		cm, csd = meanStd(yiq(in.colour)[:w*h])
-		in.content = grey(in.colour, 0, 0)
+	styled := len(r.layers) > 0
+	if styled || (s.ColorControl == ColorKeepStyle && len(r.job.Styles) > 0) {
+		long := max(MinImageSize/2, int(math.Round(s.StyleScale*float64(max(w, h)))))
+		for i, img := range r.job.Styles {
+			b := img.Bounds()
+			sw, sh := FitSize(b.Dx(), b.Dy(), long)
+			in.styles = append(in.styles, planar(Resize(img, sw, sh)))
+			in.sizes = append(in.sizes, [2]int{sw, sh})
+			wt := 1.0
+			if len(s.StyleBlend) > 0 {
+				wt = s.StyleBlend[i]
+			}
+			in.blend = append(in.blend, wt)
+		}
 	}
-	if len(r.layers) == 0 {
+	switch s.ColorControl {
+	case ColorMatchContent:
+		target := statsOf(in.colour)
+		for i := range in.styles {
+			in.styles[i] = clip01(matchColors(in.styles[i], target))
+		}
+	case ColorKeepStyle:
+		if len(in.styles) > 0 {
+			stats := make([]colorStats, len(in.styles))
+			for i, p := range in.styles {
+				stats[i] = statsOf(p)
+			}
+			in.colour = clip01(matchColors(in.colour, mixStats(stats, in.blend)))
+		}
+	}
+	in.content = in.colour
+	if s.OriginalColors {
+		cm, csd := meanStd(yiq(in.colour)[:w*h])
+		in.content = grey(in.colour, 0, 0)
+		for i := range in.styles {
+			in.styles[i] = grey(in.styles[i], cm, csd)
+		}
+	}
+	if !styled {
+		in.styles, in.sizes, in.blend = nil, nil, nil
 		return in
 	}
-	long := max(MinImageSize/2, int(math.Round(s.StyleScale*float64(max(w, h)))))
-	for i, img := range r.job.Styles {
-		b := img.Bounds()
-		sw, sh := FitSize(b.Dx(), b.Dy(), long)
-		p := planar(Resize(img, sw, sh))
-		if s.OriginalColors {
-			p = grey(p, cm, csd)
+	for i, sz := range in.sizes {
+		var m []float32
+		if r.smasks[i] != nil {
+			m = maskPlane(r.smasks[i], sz[0], sz[1])
 		}
-		in.styles = append(in.styles, p)
-		in.sizes = append(in.sizes, [2]int{sw, sh})
-		wt := 1.0
-		if len(s.StyleBlend) > 0 {
-			wt = s.StyleBlend[i]
+		in.styleMasks = append(in.styleMasks, m)
+	}
+	for _, rg := range r.regions {
+		var m []float32
+		if rg.mask >= 0 {
+			m = maskPlane(r.cmasks[rg.mask], w, h)
 		}
-		in.blend = append(in.blend, wt)
+		in.regions = append(in.regions, region{mask: m, styles: rg.styles, weight: rg.weight})
 	}
 	return in
 }
@@ -215,26 +332,29 @@ func (r *runner) initial(in *inputs) []float32 {
 // end, the image.
 func (r *runner) runStage(in *inputs, x0 []float32, until int, lastStage bool) (*stage, *image.RGBA, error) {
 	r.snapX, r.snapIter = x0, r.iter
+	prev := kernels.LastError(r.b)
 	st, err := newStage(r.b, r.net, r.s, r.layers, in, x0)
 	if err != nil {
-		return nil, nil, err
+		// Not every error on the way keeps kernels.ErrDevice in its chain;
+		// the backend's own record of a new device error says it was the
+		// GPU's (an allocation it could not make).
+		if last := kernels.LastError(r.b); last != nil && last != prev && !errors.Is(err, kernels.ErrDevice) {
+			err = gpuCause{err, last}
+		}
+		if !r.canFallBack(err) {
+			return nil, nil, err
+		}
+		if st, err = r.fallBack(err, in); err != nil {
+			return nil, r.image(in, r.snapX), err
+		}
 	}
 	for {
 		done, err := r.loop(st, until)
-		if err != nil && errors.Is(err, kernels.ErrDeviceLost) && r.hooks.Fallback != nil && !r.fellBack {
-			r.fellBack = true
-			lostAt := r.iter
+		if r.canFallBack(err) {
 			st.free()
-			b, net, ferr := r.hooks.Fallback()
-			if ferr != nil {
-				return nil, r.image(in, r.snapX), fmt.Errorf("transfer: the GPU was lost and the fallback failed: %v", ferr)
-			}
-			r.b, r.net = b, net
-			r.iter = r.snapIter
-			if st, err = newStage(b, net, r.s, r.layers, in, r.snapX); err != nil {
+			if st, err = r.fallBack(err, in); err != nil {
 				return nil, r.image(in, r.snapX), err
 			}
-			r.note = joinNote(r.note, fmt.Sprintf("the GPU was lost at iteration %d; continuing on %s from iteration %d", lostAt, b.Name(), r.iter))
 			continue
 		}
 		if err != nil {
@@ -258,6 +378,42 @@ func (r *runner) runStage(in *inputs, x0 []float32, until int, lastStage bool) (
 		}
 		return st, nil, nil
 	}
+}
+
+// gpuCause is err, with the device error behind it in its chain.
+type gpuCause struct{ err, device error }
+
+func (e gpuCause) Error() string   { return e.err.Error() }
+func (e gpuCause) Unwrap() []error { return []error{e.err, e.device} }
+
+// canFallBack reports whether err is a GPU failure (kernels.ErrDevice) the
+// run can leave for hooks.Fallback's backend (once).
+func (r *runner) canFallBack(err error) bool {
+	return err != nil && errors.Is(err, kernels.ErrDevice) && r.hooks.Fallback != nil && !r.fellBack
+}
+
+// fallBack moves the run to hooks.Fallback's backend after the GPU failed
+// with cause: a new stage there from the last host snapshot, and a Note
+// that says what happened.
+func (r *runner) fallBack(cause error, in *inputs) (*stage, error) {
+	r.fellBack = true
+	at := r.iter
+	b, net, err := r.hooks.Fallback()
+	if err != nil {
+		return nil, fmt.Errorf("transfer: the GPU failed (%v) and the fallback failed: %v", cause, err)
+	}
+	r.b, r.net = b, net
+	r.iter = r.snapIter
+	st, err := newStage(b, net, r.s, r.layers, in, r.snapX)
+	if err != nil {
+		return nil, err
+	}
+	what := fmt.Sprintf("the GPU failed at iteration %d (%v)", at, cause)
+	if errors.Is(cause, kernels.ErrDeviceLost) {
+		what = fmt.Sprintf("the GPU was lost at iteration %d (%v)", at, cause)
+	}
+	r.note = joinNote(r.note, fmt.Sprintf("%s; continuing on %s from iteration %d", what, b.Name(), r.iter))
+	return st, nil
 }
 
 // loop runs the optimiser on st until iteration until, or until it

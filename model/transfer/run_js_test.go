@@ -76,3 +76,77 @@ func TestWebGPUDeviceLostRunContinuesOnCPU(t *testing.T) {
 		t.Errorf("no progress note tells of the switch to the CPU; notes: %q", notes)
 	}
 }
+
+// TestWebGPUErrorRunContinuesOnCPU: an invalid batch in the middle of a
+// run, and an allocation beyond the GPU's budget before the first
+// iteration, each move the run to the CPU through its Fallback hook, with a
+// note that gives the GPU's reason, and the run finishes.
+func TestWebGPUErrorRunContinuesOnCPU(t *testing.T) {
+	src := model.NewSynthetic(1, "conv2_1")
+	for _, c := range []struct {
+		name   string
+		before func(g *webgpu.Backend, b kernels.Backend)
+		during func(b kernels.Backend, p Progress)
+		note   string
+	}{
+		{"invalid batch", nil, func(b kernels.Backend, p Progress) {
+			if p.Iter == 12 {
+				webgpu.InjectFault(b, webgpu.FaultValidation)
+			}
+		}, "(webgpu: validation error: "},
+		{"out of memory", func(g *webgpu.Backend, b kernels.Backend) {
+			g.SetBudget(1 << 20) // the weights are in (0.4 MiB); room for little else
+		}, nil, "this GPU's budget is 1.0 MiB); continuing on cpu from iteration 0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g, err := webgpu.Open()
+			if err != nil {
+				t.Fatalf("webgpu.Open: %v", err)
+			}
+			gpu := kernels.Checked(g)
+			net, err := model.New(gpu, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.before != nil {
+				c.before(g, gpu)
+			}
+			s := smallSettings()
+			s.Iterations = 25
+			s.Optimizer = "adam"
+			var notes []string
+			last := -1
+			fellBack := false
+			hooks := Hooks{
+				Progress: func(p Progress) {
+					last = p.Iter
+					if p.Note != "" {
+						notes = append(notes, p.Note)
+					}
+					if c.during != nil && !fellBack {
+						c.during(gpu, p)
+					}
+				},
+				Fallback: func() (kernels.Backend, *model.Net, error) {
+					fellBack = true
+					b := kernels.Checked(cpu.New(0))
+					n, err := model.New(b, src)
+					return b, n, err
+				},
+			}
+			job := Job{Content: testImage(20, 16, 1), Styles: []image.Image{testImage(16, 16, 3)}, Settings: s}
+			img, err := Run(context.Background(), gpu, net, job, hooks)
+			if err != nil || img == nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if !fellBack || last != s.Iterations {
+				t.Fatalf("fell back %v, last iteration %d", fellBack, last)
+			}
+			all := strings.Join(notes, " | ")
+			if !strings.Contains(all, c.note) || !strings.Contains(all, "continuing on cpu from iteration") {
+				t.Errorf("notes %q: want %q and the switch to the CPU", all, c.note)
+			}
+			t.Logf("notes: %s", all)
+		})
+	}
+}

@@ -27,6 +27,8 @@ const (
 	Layers       Kind = "layers"        // a comma list of layer names from Choices
 	LayerWeights Kind = "layer_weights" // "conv1_1:0.8,conv2_1:0.2" over Choices; bare names share 1
 	Floats       Kind = "floats"        // a comma list of numbers
+	Masks        Kind = "masks"         // a comma list of masks, each a base64url PNG (ParseMask); CLI: image files
+	Regions      Kind = "regions"       // region_styles: "1,2+3:0.5" (ParseRegions)
 )
 
 // Field is one setting. Its Name is the CLI flag, the JSON field and the
@@ -158,6 +160,33 @@ var Schema = []Field{
 	boolField(Field{Name: "original_colors", Help: "1 keeps the content's colours (luminance-only transfer)", CLI: "0", Page: "0",
 		Group: "more", Label: "Keep the original colours"},
 		func(s *Settings) *bool { return &s.OriginalColors }),
+	choiceField(Field{Name: "color_control", Help: "colour matching before the run (RGB mean and covariance): match_content recolours the style images to the content's colours, keep_style the content to the style's palette",
+		CLI: ColorNone, Page: ColorNone, Choices: ColorControls, Group: "more", Label: "Colour matching"},
+		func(s *Settings) *string { return &s.ColorControl }, nil),
+	{Name: "content_masks", Kind: Masks, Help: "comma list of mask images, one per region (white = where its style applies; resized to the content); by default region i takes style image i",
+		CLI: "", Page: "", Group: "images", Label: "Region masks",
+		get: func(s *Settings) string { return strings.Join(s.ContentMasks, ",") },
+		set: func(s *Settings, v string) (err error) {
+			s.ContentMasks, err = parseMasks("content_masks", v, false)
+			return err
+		}},
+	{Name: "style_masks", Kind: Masks, Help: "comma list of mask images, one per style image (white = the part of that style image to use; an empty entry uses all of it)",
+		CLI: "", Page: "", Group: "images", Label: "Style masks",
+		get: func(s *Settings) string { return strings.Join(s.StyleMasks, ",") },
+		set: func(s *Settings, v string) (err error) {
+			s.StyleMasks, err = parseMasks("style_masks", v, true)
+			return err
+		}},
+	{Name: "region_styles", Kind: Regions, Help: "the style images of each content mask's region, e.g. 1,2+3:0.5 (region 2: styles 2 and 3 blended, its style loss weighted 0.5); default: region i takes style i",
+		CLI: "", Page: "", Group: "images", Label: "Region styles",
+		get: func(s *Settings) string { return FormatRegions(s.RegionStyles) },
+		set: func(s *Settings, v string) (err error) {
+			s.RegionStyles, err = ParseRegions(v)
+			return err
+		}},
+	boolField(Field{Name: "mask_erode", Help: "1 erodes each region's mask by one unit at every style layer, so that units straddling a border count for neither side",
+		CLI: "0", Page: "0", Group: "more", Label: "Erode masks at each layer"},
+		func(s *Settings) *bool { return &s.MaskErode }),
 	choiceField(Field{Name: "init", Help: "initial image: the content (image), noise (random), or the CLI's -init_image (given)", CLI: "image", Page: "image",
 		Choices: Inits, PageChoices: Inits[:2], Group: "more", Label: "Start from"},
 		func(s *Settings) *string { return &s.Init }, nil),
@@ -565,6 +594,10 @@ func (f *Field) Example() string {
 		return choices[0] + ":0.5," + choices[2] + ":0.25"
 	case Floats:
 		return "0.5,1"
+	case Masks:
+		return exampleMask()
+	case Regions:
+		return "2:0.5"
 	}
 	return ""
 }

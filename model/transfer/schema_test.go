@@ -12,7 +12,7 @@ import (
 // CLI, worker and page tests set) is valid and differs from both defaults.
 func TestSchemaFieldsAreComplete(t *testing.T) {
 	seen := map[string]bool{}
-	kinds := []Kind{Int, Float, Bool, Choice, Layers, LayerWeights, Floats}
+	kinds := []Kind{Int, Float, Bool, Choice, Layers, LayerWeights, Floats, Masks, Regions}
 	for i := range Schema {
 		f := &Schema[i]
 		if seen[f.Name] || f.Name == "" || f.Help == "" || f.Label == "" || f.Group == "" || !slices.Contains(kinds, f.Kind) {

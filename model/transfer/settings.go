@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -118,6 +119,7 @@ func (s Settings) normalized() Settings {
 	lower(&s.Init, d.Init)
 	lower(&s.Optimizer, d.Optimizer)
 	lower(&s.Pooling, d.Pooling)
+	lower(&s.ColorControl, d.ColorControl)
 	if s.ImageSize == 0 {
 		s.ImageSize = d.ImageSize
 	}
@@ -161,6 +163,9 @@ func (s Settings) Validate(net *model.Net) error {
 	if err := (style.Spec{Stat: s.StyleStat, Cost: s.StyleCost}).Check(); err != nil {
 		return fmt.Errorf("transfer: %s", strings.TrimPrefix(err.Error(), "style: "))
 	}
+	if err := s.checkMasks(); err != nil {
+		return err
+	}
 	if s.CoarseToFine && s.ImageSize < 2*MinImageSize {
 		return fmt.Errorf("transfer: coarse_to_fine needs image_size ≥ %d (got %d)", 2*MinImageSize, s.ImageSize)
 	}
@@ -180,9 +185,42 @@ func (s Settings) Validate(net *model.Net) error {
 	if s.StyleWeight > 0 && active == 0 {
 		return fmt.Errorf("transfer: style_weight is %g but every style layer has weight 0", s.StyleWeight)
 	}
-	for _, l := range s.ContentLayers {
-		if err := checkWeights(net, "content", l); err != nil {
-			return err
+	if s.ContentWeight > 0 {
+		for _, l := range s.ContentLayers {
+			if err := checkWeights(net, "content", l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Guided reports whether the settings use masks (content or style).
+func (s Settings) Guided() bool {
+	if len(s.ContentMasks) > 0 {
+		return true
+	}
+	for _, m := range s.StyleMasks {
+		if m != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// checkMasks reports masks the settings cannot use: region_styles that do
+// not match content_masks, or a style cost that cannot be guided. Counts
+// against the style images are checkJob's.
+func (s Settings) checkMasks() error {
+	if len(s.RegionStyles) > 0 && len(s.ContentMasks) == 0 {
+		return errors.New("transfer: region_styles needs content_masks (one mask per region)")
+	}
+	if len(s.RegionStyles) > 0 && len(s.RegionStyles) != len(s.ContentMasks) {
+		return fmt.Errorf("transfer: %d region_styles for %d content_masks", len(s.RegionStyles), len(s.ContentMasks))
+	}
+	if s.Guided() && s.StyleWeight > 0 {
+		if err := (style.Spec{Stat: s.StyleStat, Cost: s.StyleCost}).CheckGuided(); err != nil {
+			return fmt.Errorf("transfer: %s", strings.TrimPrefix(err.Error(), "style: "))
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package transfer
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/crema-app/crema/kernels"
 	"github.com/crema-app/crema/model"
@@ -20,6 +21,16 @@ type inputs struct {
 	styles  [][]float32 // [3, sh_i, sw_i]
 	sizes   [][2]int    // (sw_i, sh_i)
 	blend   []float64   // per style, positive
+
+	styleMasks [][]float32 // per style: [sh_i, sw_i] weights, or nil (all of it)
+	regions    []region    // at least one when there are style layers
+}
+
+// region is one region of the output at a stage's size.
+type region struct {
+	mask   []float32 // [h, w]: weights in [0, 1]; nil: the whole image
+	styles []int     // indices into inputs.styles
+	weight float64   // multiplies the region's style loss
 }
 
 // stage is everything on the device for optimising one image size.
@@ -37,7 +48,7 @@ type stage struct {
 	host         []float32
 	contents     []*style.Content
 	cnames       []string
-	styles       []*style.Layer
+	styles       []*style.Layer // [layer j][region r] at j·len(in.regions) + r
 	opt          optim.Optimizer
 	lr, maxStep  float64 // current Adam learning rate / L-BFGS step cap
 
@@ -93,10 +104,11 @@ func newStage(b kernels.Backend, net *model.Net, s Settings, layers []LayerWeigh
 			return nil, err
 		}
 	}
-	if st.losses, err = alloc(len(st.cnames) + len(layers) + 1); err != nil {
+	nterms := len(layers) * len(in.regions)
+	if st.losses, err = alloc(len(st.cnames) + nterms + 1); err != nil {
 		return nil, err
 	}
-	st.host = make([]float32, len(st.cnames)+len(layers)+1)
+	st.host = make([]float32, len(st.cnames)+nterms+1)
 	pre := net.Preprocess()
 	buf := make([]float32, n)
 
@@ -120,7 +132,8 @@ func newStage(b kernels.Backend, net *model.Net, s Settings, layers []LayerWeigh
 			}
 		}
 	}
-	// Style targets: one pass per style image at its own size.
+	// Style losses: one per layer and region, each region's mask carried
+	// down to the layer (style.Guide).
 	if len(layers) > 0 {
 		var lnames []string
 		for i, l := range layers {
@@ -130,16 +143,31 @@ func newStage(b kernels.Backend, net *model.Net, s Settings, layers []LayerWeigh
 			if err != nil {
 				return nil, err
 			}
-			sl, err := style.NewLayer(b, style.Spec{Stat: s.StyleStat, Cost: s.StyleCost, Seed: uint64(s.Seed)*0x9e3779b97f4a7c15 + uint64(i) + 1}, sh.C, sh.H*sh.W)
-			if err != nil {
-				return nil, fmt.Errorf("transfer: %s", trimStyle(err))
+			for r, rg := range in.regions {
+				var guide []float32
+				if rg.mask != nil {
+					if guide, err = style.Guide(rg.mask, in.h, in.w, sh.H, sh.W, s.MaskErode); err != nil {
+						return nil, regionError("region", r, name, sh.W, sh.H, err)
+					}
+				}
+				spec := style.Spec{Stat: s.StyleStat, Cost: s.StyleCost, Seed: uint64(s.Seed)*0x9e3779b97f4a7c15 + uint64(i) + 1 + uint64(r)<<32}
+				sl, err := style.NewGuidedLayer(b, spec, sh.C, sh.H*sh.W, guide)
+				if err != nil {
+					return nil, fmt.Errorf("transfer: %s", trimStyle(err))
+				}
+				st.styles = append(st.styles, sl)
 			}
-			st.styles = append(st.styles, sl)
 			if err := st.grad(name, sh); err != nil {
 				return nil, err
 			}
 		}
+		// Style targets: one pass per style image at its own size, added
+		// to every region that takes the style.
 		for i, img := range in.styles {
+			users := regionsUsing(in.regions, i)
+			if len(users) == 0 {
+				continue
+			}
 			sw, sh := in.sizes[i][0], in.sizes[i][1]
 			sp, err := net.NewPass(sh, sw, pool, lnames)
 			if err != nil {
@@ -154,19 +182,12 @@ func newStage(b kernels.Backend, net *model.Net, s Settings, layers []LayerWeigh
 			model.ToInput(sbuf, img, pre)
 			b.Write(sx, sbuf)
 			sp.Forward(sx)
-			for j, name := range lnames {
-				feat, fs, ferr := sp.Feature(name)
-				if ferr == nil {
-					ferr = st.styles[j].AddTarget(feat, fs.H*fs.W, in.blend[i])
-				}
-				if ferr != nil {
-					sp.Free()
-					b.Free(sx)
-					return nil, fmt.Errorf("transfer: %s", trimStyle(ferr))
-				}
-			}
+			err = st.addTargets(sp, lnames, i, users)
 			sp.Free()
 			b.Free(sx)
+			if err != nil {
+				return nil, err
+			}
 		}
 		for _, sl := range st.styles {
 			if err := sl.Finish(); err != nil {
@@ -190,6 +211,52 @@ func newStage(b kernels.Backend, net *model.Net, s Settings, layers []LayerWeigh
 		return nil, fmt.Errorf("transfer: %s", trimPrefixWord(err, "optim: "))
 	}
 	return st, nil
+}
+
+// addTargets adds style image i's activations (sp has run on it) at every
+// style layer to the losses of the regions that take it (users), weighted
+// by its style mask when it has one.
+func (st *stage) addTargets(sp *model.Pass, lnames []string, i int, users []int) error {
+	in := st.in
+	sw, sh := in.sizes[i][0], in.sizes[i][1]
+	for j, name := range lnames {
+		feat, fs, err := sp.Feature(name)
+		if err != nil {
+			return fmt.Errorf("transfer: %s", trimModel(err))
+		}
+		var guide []float32
+		if in.styleMasks[i] != nil {
+			if guide, err = style.Guide(in.styleMasks[i], sh, sw, fs.H, fs.W, st.s.MaskErode); err != nil {
+				return regionError("style mask", i, name, fs.W, fs.H, err)
+			}
+		}
+		for _, r := range users {
+			if err := st.styles[j*len(in.regions)+r].AddGuidedTarget(feat, fs.H*fs.W, in.blend[i], guide); err != nil {
+				return fmt.Errorf("transfer: %s", trimStyle(err))
+			}
+		}
+	}
+	return nil
+}
+
+// regionsUsing lists the regions that take style image i.
+func regionsUsing(regions []region, i int) []int {
+	var out []int
+	for r, rg := range regions {
+		if slices.Contains(rg.styles, i) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// regionError explains a mask that Guide cannot carry to a layer (what is
+// "region" or "style mask", i its index).
+func regionError(what string, i int, layer string, w, h int, err error) error {
+	if style.IsEmptyGuide(err) {
+		return fmt.Errorf("transfer: %s %d is empty at %s (%d×%d): its mask covers too little of the image at that layer's resolution", what, i+1, layer, w, h)
+	}
+	return fmt.Errorf("transfer: %s %d at %s: %s", what, i+1, layer, trimStyle(err))
 }
 
 // grad makes the gradient buffer of a layer (shared by its losses).
@@ -222,8 +289,10 @@ func (st *stage) eval(x, dx kernels.Tensor) (float64, error) {
 	for i, l := range st.layers {
 		name := model.Canonical(l.Layer)
 		feat, _, _ := st.pass.Feature(name)
-		st.styles[i].Forward(st.losses, slot, st.grads[name], feat, float32(s.StyleWeight*l.Weight))
-		slot++
+		for r, rg := range st.in.regions {
+			st.styles[i*len(st.in.regions)+r].Forward(st.losses, slot, st.grads[name], feat, float32(s.StyleWeight*l.Weight*rg.weight))
+			slot++
+		}
 	}
 	if err := st.pass.Backward(dx, st.grads); err != nil {
 		return 0, err
@@ -248,18 +317,30 @@ func (st *stage) record() float64 {
 	}
 	total := s.ContentWeight * content
 	sty := make(map[string]float64, len(st.layers))
+	var regions map[string][]float64
+	if len(s.ContentMasks) > 0 {
+		regions = make(map[string][]float64, len(st.layers))
+	}
 	for _, l := range st.layers {
-		v := float64(st.host[slot])
-		sty[model.Canonical(l.Layer)] = v
+		name := model.Canonical(l.Layer)
+		var v float64
+		for _, rg := range st.in.regions {
+			j := float64(st.host[slot])
+			v += rg.weight * j
+			if regions != nil {
+				regions[name] = append(regions[name], j)
+			}
+			slot++
+		}
+		sty[name] = v
 		total += s.StyleWeight * l.Weight * v
-		slot++
 	}
 	var tv float64
 	if s.TVWeight > 0 {
 		tv = float64(st.host[slot]) / s.TVWeight
 		total += float64(st.host[slot])
 	}
-	st.cur = Progress{Total: total, Content: content, Style: sty, TV: tv}
+	st.cur = Progress{Total: total, Content: content, Style: sty, Regions: regions, TV: tv}
 	return total
 }
 

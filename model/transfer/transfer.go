@@ -14,6 +14,23 @@
 // page's layers (PageStyleLayers, PageDeepest), and plain-Go image helpers
 // (DecodeImage, LoadImage, Resize, FitSize). The losses are in model/style,
 // the optimisers in model/optim, layer names in model.
+//
+// Control (Gatys et al. 2017):
+//
+//   - Spatial control: content_masks split the output into regions (one
+//     mask per region; region i takes style image i, or what region_styles
+//     says, with a weight); style_masks restrict which part of each style
+//     image counts. Masks are settings like any other, as text (ParseMask,
+//     FormatMask: a PNG in base64url), so a link, the worker and the CLI
+//     carry them alike. Run resizes them to each stage's images and
+//     model/style carries them down to every style layer (style.Guide) and
+//     computes guided statistics: one loss per layer and region.
+//   - Colour control (colors.go): original_colors is luminance-only
+//     transfer; color_control matches RGB mean and covariance before the
+//     run (match_content: the style images to the content; keep_style: the
+//     content to the style's palette).
+//   - The layer explorer (Explore): the tiles of texture synthesis from
+//     noise with each style layer alone and the cumulative sets.
 package transfer
 
 import (
@@ -45,6 +62,11 @@ type Settings struct {
 	StyleBlend     []float64     `json:"style_blend_weights"`
 	StyleScale     float64       `json:"style_scale"`
 	OriginalColors bool          `json:"original_colors"`
+	ColorControl   string        `json:"color_control"` // none, match_content, keep_style
+	ContentMasks   []string      `json:"content_masks"` // encoded masks (FormatMask), one per region
+	StyleMasks     []string      `json:"style_masks"`   // encoded masks, one per style image ("": all of it)
+	RegionStyles   []RegionStyle `json:"region_styles"` // per region; empty: region i takes style i
+	MaskErode      bool          `json:"mask_erode"`
 	Init           string        `json:"init"`      // image (the content), random, or given (Job.Init)
 	Optimizer      string        `json:"optimizer"` // lbfgs, adam
 	LearningRate   float64       `json:"learning_rate"`
@@ -62,10 +84,13 @@ type Progress struct {
 	Iter    int                `json:"iter"`
 	Total   float64            `json:"total"`
 	Content float64            `json:"content"`
-	Style   map[string]float64 `json:"style"` // unweighted J_s^l per layer
-	TV      float64            `json:"tv"`
-	MS      float64            `json:"ms"`             // since the start of the run
-	Note    string             `json:"note,omitempty"` // e.g. a rollback after NaN, a backend switch
+	Style   map[string]float64 `json:"style"` // unweighted J_s^l per layer (with regions: Σ_r weight_r·J_s^{l,r})
+	// Regions, with content_masks: each region's unweighted J_s^{l,r} per
+	// layer, in the order of the masks.
+	Regions map[string][]float64 `json:"regions,omitempty"`
+	TV      float64              `json:"tv"`
+	MS      float64              `json:"ms"`             // since the start of the run
+	Note    string               `json:"note,omitempty"` // e.g. a rollback after NaN, a backend switch
 }
 
 // Job is one run: images and settings.

@@ -78,12 +78,18 @@ func marshal(t *testing.T, m Manifest) []byte {
 	return js
 }
 
-// reseal makes the manifest's size and SHA-256 match bin again, so a test
-// reaches the checks behind them.
+// reseal makes the manifest's size and SHA-256s (the binary's and each
+// tensor's) match bin again, so a test reaches the checks behind them.
 func reseal(m *Manifest, bin []byte) {
 	sum := sha256.Sum256(bin)
 	m.SHA256 = hex.EncodeToString(sum[:])
 	m.Size = int64(len(bin))
+	for i, t := range m.Tensors {
+		if t.Offset >= 0 && t.Offset+t.Length <= int64(len(bin)) {
+			s := sha256.Sum256(bin[t.Offset : t.Offset+t.Length])
+			m.Tensors[i].SHA256 = hex.EncodeToString(s[:])
+		}
+	}
 }
 
 func tensorIndex(m Manifest, name string) int {
@@ -190,8 +196,10 @@ func TestParseRejects(t *testing.T) {
 		{name: "bad JSON", js: `{"format": "crema-weights", "version": 1,`, expect: "bad JSON in manifest"},
 		{name: "format", edit: func(m *Manifest, b []byte) []byte { m.Format = "onnx"; return b },
 			expect: `format is "onnx", want "crema-weights"`},
-		{name: "version", edit: func(m *Manifest, b []byte) []byte { m.Version = 2; return b },
-			expect: "unsupported manifest version 2"},
+		{name: "version", edit: func(m *Manifest, b []byte) []byte { m.Version = 3; return b },
+			expect: "unsupported manifest version 3 (this crema reads versions 1 to 2)"},
+		{name: "version 0", edit: func(m *Manifest, b []byte) []byte { m.Version = 0; return b },
+			expect: "unsupported manifest version 0"},
 		{name: "model", edit: func(m *Manifest, b []byte) []byte { m.Model = "vgg16"; return b },
 			expect: `model is "vgg16", want "vgg19"`},
 		{name: "binary name", edit: func(m *Manifest, b []byte) []byte { m.Binary = "../other.bin"; return b },
@@ -214,8 +222,20 @@ func TestParseRejects(t *testing.T) {
 			expect: `unknown tensor "fc6.bias"`},
 		{name: "shape", edit: func(m *Manifest, b []byte) []byte { m.Tensors[w1].Shape = []int{64, 3, 9}; return b },
 			expect: "tensor conv1_1.weight has shape [64 3 9], VGG-19 needs [64 3 3 3]"},
-		{name: "dtype", edit: func(m *Manifest, b []byte) []byte { m.Tensors[w1].DType = "int8"; return b },
-			expect: `tensor conv1_1.weight has unknown dtype "int8"`},
+		{name: "dtype", edit: func(m *Manifest, b []byte) []byte { m.Tensors[w1].DType = "bfloat16"; return b },
+			expect: `tensor conv1_1.weight has unknown dtype "bfloat16" (want float32, float16 or int8)`},
+		{name: "int8 length", edit: func(m *Manifest, b []byte) []byte { m.Tensors[w1].DType = "int8"; return b },
+			expect: "tensor conv1_1.weight is 6912 bytes, but 64 float32 scales and 1728 int8 values of shape [64 3 3 3] take 1984"},
+		{name: "int8 bias", edit: func(m *Manifest, b []byte) []byte { m.Tensors[b1].DType = "int8"; return b },
+			expect: "tensor conv1_1.bias has dtype int8, but only weights may be 8-bit"},
+		{name: "int8 in version 1", edit: func(m *Manifest, b []byte) []byte { m.Version = 1; m.Tensors[w1].DType = "int8"; return b },
+			expect: "tensor conv1_1.weight has dtype int8, which needs manifest version 2 (this one is version 1)"},
+		{name: "no tensor sha", edit: func(m *Manifest, b []byte) []byte { m.Tensors[b1].SHA256 = ""; return b },
+			expect: "tensor conv1_1.bias has no sha256 (version 2 manifests give every tensor its own)"},
+		{name: "bad tensor sha", edit: func(m *Manifest, b []byte) []byte { m.Tensors[b1].SHA256 = "xyz"; return b },
+			expect: `tensor conv1_1.bias: sha256 "xyz" is not 64 hex digits`},
+		{name: "wrong tensor sha", edit: func(m *Manifest, b []byte) []byte { m.Tensors[b1].SHA256 = m.Tensors[w1].SHA256; return b },
+			expect: "tensor conv1_1.bias (bytes 6912..7168) has SHA-256 "},
 		{name: "length", edit: func(m *Manifest, b []byte) []byte { m.Tensors[b1].Length = 128; return b },
 			expect: "tensor conv1_1.bias is 128 bytes, but 64 float32 values of shape [64] take 256"},
 		{name: "out of bounds", edit: func(m *Manifest, b []byte) []byte { m.Tensors[b1].Offset = m.Size - 100; return b },

@@ -6,7 +6,12 @@
 //   node tools/bench/bench.mjs [--sizes 64,128] [--rounds 3] [--iters 1]
 //       [--warmup 1] [--pooling avg|max]
 //       [--no-profile] [--only crema,tfjs] [--out BENCHMARKS.md] [--no-write]
+//       [--isolated]
 //
+// --isolated serves the page cross-origin isolated (COOP same-origin, COEP
+// require-corp, as `make run` does), so that TensorFlow.js' wasm backend runs
+// its threaded build (threads on); without it the page is what a plain static
+// host serves (threads off).
 // Everything is served from 127.0.0.1 (tfjs' dist files from node_modules,
 // the wasm built into a temporary folder); the page fetches nothing else,
 // and any request to another origin is aborted and reported. Chromium is
@@ -33,6 +38,7 @@ const cfg = parseArgs(process.argv.slice(2), {
   out: join(ROOT, "BENCHMARKS.md"),
   write: true,
   timeout: 3600,
+  isolated: false,
 });
 
 const FLAGS = [
@@ -78,7 +84,12 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  res.writeHead(200, { "Content-Type": TYPES[extname(file)] || "application/octet-stream", "Cache-Control": "no-store" });
+  const headers = { "Content-Type": TYPES[extname(file)] || "application/octet-stream", "Cache-Control": "no-store" };
+  if (cfg.isolated) {
+    headers["Cross-Origin-Opener-Policy"] = "same-origin";
+    headers["Cross-Origin-Embedder-Policy"] = "require-corp";
+  }
+  res.writeHead(200, headers);
   res.end(readFileSync(file));
 });
 await new Promise((ok) => server.listen(0, "127.0.0.1", ok));

@@ -38,3 +38,34 @@ func TestRunSharedF16(t *testing.T) {
 		t.Errorf("output:\n%s", log.String())
 	}
 }
+
+// -q8 writes 8-bit weights (float32 biases); the CLI keeps float32 unless
+// told otherwise, and -f16 with -q8 is refused.
+func TestRunEncodings(t *testing.T) {
+	for _, c := range []struct {
+		flags        []string
+		weight, bias string
+		logs         string
+	}{
+		{nil, "float32", "float32", "float32"},
+		{[]string{"-f16"}, "float16", "float16", "float16"},
+		{[]string{"-q8"}, "int8", "float32", "int8"},
+	} {
+		out := t.TempDir()
+		var log bytes.Buffer
+		if err := run(append([]string{"-o", out, "-synthetic", "-upto", "conv1_2"}, c.flags...), &log); err != nil {
+			t.Fatalf("%v: %v\n%s", c.flags, err, log.String())
+		}
+		w, err := weights.Load(filepath.Join(out, weights.ManifestFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ts := w.Manifest.Tensors; ts[0].DType != c.weight || ts[1].DType != c.bias || !strings.Contains(log.String(), c.logs) {
+			t.Errorf("%v: dtypes %s, %s; output %s", c.flags, ts[0].DType, ts[1].DType, log.String())
+		}
+	}
+	var log bytes.Buffer
+	if err := run([]string{"-o", t.TempDir(), "-synthetic", "-f16", "-q8"}, &log); err == nil || !strings.Contains(err.Error(), "-f16 and -q8 are two encodings; choose one") {
+		t.Errorf("-f16 -q8: %v", err)
+	}
+}

@@ -155,6 +155,44 @@ func compareMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return exitOK
 }
 
+// wrap breaks l into lines of at most perLine characters: after a space,
+// "key=" or "name:" rather than inside a word where it can.
+func wrap(l string, perLine int) []string {
+	var out []string
+	for len(l) > perLine {
+		cut := 0
+		if k := strings.LastIndexAny(l[:perLine], "=:"); k > 0 {
+			cut = k + 1
+		}
+		if k := strings.LastIndex(l[:perLine+1], " "); k > 0 && k >= cut {
+			cut = k
+		}
+		if cut == 0 {
+			cut = perLine // one long word: break inside it
+		}
+		out = append(out, l[:cut])
+		l = strings.TrimLeft(l[cut:], " ")
+	}
+	return append(out, l)
+}
+
+// textCell is a w×h grey picture with lines of text on it (wrapped to its
+// width): the grid's cell for something that could not be made.
+func textCell(w, h int, text string) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(img, img.Bounds(), image.NewUniform(color.Gray{0xd8}), image.Point{}, draw.Src)
+	d := font.Drawer{Dst: img, Src: image.NewUniform(color.Gray{0x40}), Face: basicfont.Face7x13}
+	for j, l := range wrap(text, max(4, (w-4)/charWidth)) {
+		y := 11 + j*(lineHeight-1)
+		if y+2 > h {
+			break // what does not fit is left out
+		}
+		d.Dot = fixed.P(3, y)
+		d.DrawString(l)
+	}
+	return img
+}
+
 // cell is one picture of the grid and its caption lines.
 type cell struct {
 	img     image.Image
@@ -177,15 +215,7 @@ func renderGrid(cells []cell, w, h, cols int) *image.RGBA {
 	capLines := 1
 	for i, c := range cells {
 		for _, l := range c.caption {
-			for len(l) > perLine {
-				cut := perLine
-				if k := strings.LastIndexAny(l[:perLine], "=:"); k > 0 {
-					cut = k + 1 // break after "key=" rather than inside a word
-				}
-				wrapped[i] = append(wrapped[i], l[:cut])
-				l = l[cut:]
-			}
-			wrapped[i] = append(wrapped[i], l)
+			wrapped[i] = append(wrapped[i], wrap(l, perLine)...)
 		}
 		capLines = max(capLines, len(wrapped[i]))
 	}

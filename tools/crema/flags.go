@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/crema-app/crema/model/transfer"
@@ -25,6 +27,19 @@ type common struct {
 	initImg  *string
 	settings transfer.Settings
 	explicit map[string]bool
+	// noContent: the command takes no -content_image (explore).
+	noContent bool
+	// maskFiles are the mask images the mask flags named, for the notes
+	// on their sizes once the images are loaded.
+	maskFiles []maskFile
+}
+
+// maskFile is one mask image read from a file: which flag, which entry.
+type maskFile struct {
+	field string // content_masks or style_masks
+	index int    // entry (0 = the first)
+	path  string
+	w, h  int // its size in the file
 }
 
 // usage is a field's help with its limits or choices.
@@ -69,8 +84,13 @@ func (c *common) parse(args []string) error {
 	}
 	c.explicit = map[string]bool{}
 	values := map[string]string{}
+	masks := map[string]string{}
 	c.fs.Visit(func(f *flag.Flag) {
 		c.explicit[f.Name] = true
+		if fd, ok := transfer.Lookup(f.Name); ok && fd.Kind == transfer.Masks {
+			masks[f.Name] = f.Value.String() // read once the size is known
+			return
+		}
 		if _, ok := c.values[f.Name]; ok && !(f.Name == "seed" && f.Value.String() == "-1") {
 			values[f.Name] = f.Value.String()
 		}
@@ -80,11 +100,20 @@ func (c *common) parse(args []string) error {
 	}
 	s := transfer.Defaults()
 	if errs := s.SetValues(values); len(errs) > 0 {
-		msg := strings.TrimPrefix(errs[0].Message, "transfer: ")
-		if strings.HasPrefix(msg, errs[0].Name+":") {
-			msg = "-" + msg // "-image_size: "big" is not a whole number"
+		return settingError(errs[0])
+	}
+	for _, name := range []string{"content_masks", "style_masks"} {
+		v, ok := masks[name]
+		if !ok {
+			continue
 		}
-		return errors.New(msg)
+		text, err := c.readMasks(name, v, s.ImageSize)
+		if err != nil {
+			return err
+		}
+		if errs := s.SetValues(map[string]string{name: text}); len(errs) > 0 {
+			return settingError(errs[0])
+		}
 	}
 	if *c.initImg != "" {
 		s.Init = "given"
@@ -92,8 +121,11 @@ func (c *common) parse(args []string) error {
 	if s.Init == "given" && *c.initImg == "" {
 		return errors.New("-init given needs -init_image")
 	}
-	if *c.content == "" {
+	switch {
+	case *c.content == "" && !c.noContent:
 		return errors.New("missing -content_image")
+	case *c.content != "" && c.noContent:
+		return fmt.Errorf("-content_image: %s takes no content image", c.fs.Name())
 	}
 	ext := strings.ToLower(filepath.Ext(*c.output))
 	if ext != ".png" && ext != ".jpg" && ext != ".jpeg" {
@@ -101,6 +133,52 @@ func (c *common) parse(args []string) error {
 	}
 	c.settings = s
 	return nil
+}
+
+// settingError is a refused setting as the CLI says it.
+func settingError(e transfer.FieldError) error {
+	msg := strings.TrimPrefix(e.Message, "transfer: ")
+	if strings.HasPrefix(msg, e.Name+":") {
+		msg = "-" + msg // "-image_size: "big" is not a whole number"
+	}
+	return errors.New(msg)
+}
+
+// readMasks reads a mask flag (neural-style's forks: one mask image per
+// style image, white = where it applies): each entry that names a file (it
+// has a '.', '/' or a backslash, which encoded masks never have, or exists) is
+// read and encoded as the settings carry masks, downscaled to fit
+// imageSize; other entries are already encoded (a link's text) and are
+// kept. Empty entries are kept.
+func (c *common) readMasks(name, v string, imageSize int) (string, error) {
+	role := strings.TrimSuffix(strings.ReplaceAll(name, "_", " "), "s") // "content mask"
+	parts := strings.Split(v, ",")
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		parts[i] = p
+		if p == "" {
+			continue
+		}
+		_, statErr := os.Stat(p)
+		if statErr != nil && !strings.ContainsAny(p, `./\`) {
+			continue // encoded
+		}
+		img, _, err := transfer.LoadImage(p)
+		if err != nil {
+			return "", fmt.Errorf("%s: %s", role, oneLine(err))
+		}
+		if !slices.ContainsFunc(transfer.MaskOf(img).Pix, func(v uint8) bool { return v != 0 }) {
+			return "", fmt.Errorf("%s %s is black everywhere (an empty region)", role, p)
+		}
+		b := img.Bounds()
+		c.maskFiles = append(c.maskFiles, maskFile{field: name, index: i, path: p, w: b.Dx(), h: b.Dy()})
+		if max(b.Dx(), b.Dy()) > imageSize {
+			w, h := transfer.FitSize(b.Dx(), b.Dy(), imageSize)
+			img = transfer.Resize(img, w, h)
+		}
+		parts[i] = transfer.FormatMask(img)
+	}
+	return strings.Join(parts, ","), nil
 }
 
 // styles splits -style_image.

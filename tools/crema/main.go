@@ -4,6 +4,7 @@
 //
 //	go run ./tools/crema -content_image cat.png -style_image coffee.png -output_image out.png
 //	go run ./tools/crema compare -content_image cat.png -style_image coffee.png -output_image grid.png
+//	go run ./tools/crema explore -style_image coffee.png -output_image layers.png
 //
 // Run with -h for the flags. Ctrl-C saves the current image and exits.
 // Every error is one line on stderr and a non-zero exit status; output
@@ -39,6 +40,9 @@ const (
 func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "compare" {
 		return compareMain(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "explore" {
+		return exploreMain(ctx, args[1:], stdout, stderr)
 	}
 	return transferMain(ctx, args, stdout, stderr)
 }

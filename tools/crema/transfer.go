@@ -25,7 +25,7 @@ func transferMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	saveIter := c.fs.Int("save_iter", 100, "save the image every this many iterations as OUTPUT_<iter>.png (0: never)")
 	logPath := c.fs.String("log", "", "write one JSON line per iteration to this file")
 	c.fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: crema -content_image FILE -style_image FILE[,FILE…] [flags]\n       crema compare -h")
+		fmt.Fprintln(stderr, "usage: crema -content_image FILE -style_image FILE[,FILE…] [flags]\n       crema compare -h\n       crema explore -h")
 		c.fs.PrintDefaults()
 	}
 	if err := c.parse(args); err != nil {
@@ -142,8 +142,10 @@ func loadJob(c *common, s transfer.Settings, stderr io.Writer) (transfer.Job, er
 		return img, nil
 	}
 	var err error
-	if job.Content, err = load("content", *c.content); err != nil {
-		return job, err
+	if !c.noContent {
+		if job.Content, err = load("content", *c.content); err != nil {
+			return job, err
+		}
 	}
 	styles := c.styles()
 	if len(styles) == 0 && s.StyleWeight > 0 {
@@ -162,6 +164,24 @@ func loadJob(c *common, s transfer.Settings, stderr io.Writer) (transfer.Job, er
 	if *c.initImg != "" {
 		if job.Init, err = load("init", *c.initImg); err != nil {
 			return job, err
+		}
+	}
+	// Masks of another size than their image are resized to it (stretched
+	// when the aspect differs, as neural-style's forks do); say so.
+	for _, m := range c.maskFiles {
+		img, what := job.Content, "the content image"
+		if m.field == "style_masks" {
+			if m.index >= len(job.Styles) {
+				continue // the run refuses the count
+			}
+			img, what = job.Styles[m.index], fmt.Sprintf("style image %d", m.index+1)
+		}
+		if img == nil {
+			continue
+		}
+		if b := img.Bounds(); b.Dx() != m.w || b.Dy() != m.h {
+			role := strings.TrimSuffix(strings.ReplaceAll(m.field, "_", " "), "s")
+			fmt.Fprintf(stderr, "crema: %s %s is %d×%d, %s %d×%d: resized to it\n", role, m.path, m.w, m.h, what, b.Dx(), b.Dy())
 		}
 	}
 	return job, nil

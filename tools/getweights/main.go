@@ -1,7 +1,8 @@
 // Command getweights is `make weights`: it downloads VGG-19 and converts it
 // into crema's weight format where the CLI and the page look by default:
 // DIR/vgg19.json + vgg19.bin (float32, every layer: the CLI's) and the
-// page's pack DIR/pack-f16/ (float16, up to the page's deepest layer).
+// page's packs DIR/pack-f16/ (float16) and DIR/pack-q8/ (8-bit), up to the
+// page's deepest layer.
 //
 //	go run ./tools/getweights [-o DIR] [-f16] [-url URL [-sha256 HEX] [-preprocess caffe|torchvision]]
 //

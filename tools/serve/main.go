@@ -13,15 +13,25 @@
 // same explanation as the terminal. It does what hajimehoshi/wasmserve does,
 // written here because the module proxy refuses that module.
 //
-// With -dist DIR it writes a self-contained static folder instead: the page,
-// samples, worker, wasm_exec.js, the wasm (crema.wasm plus crema.wasm.gz,
-// which the worker prefers and inflates with DecompressionStream) and the
-// weights when ./weights/ has them. Any static host serves it.
+// With -dist DIR it writes a self-contained static folder instead (`make
+// dist`): the page, samples, worker, wasm_exec.js, the wasm (stripped;
+// crema.wasm plus crema.wasm.gz, which the worker prefers and inflates with
+// DecompressionStream), the weight packs -packs names (when ./weights/ has
+// them; the first is the page's default), a .gz beside every compressible
+// file, js/build.js (the build's version, label and packs) and the service
+// worker sw.js, which keeps the app for offline use under a cache named
+// after the build's version, a hash of its files. Every path is relative,
+// so any static host serves it, from its root or a sub-path.
+//
+// The service worker is registered only by a dist build (js/build.js says
+// so); the dev server serves the tree's sw.js, a no-op that removes what a
+// dist on the same origin left, so `make run` always serves the current
+// code.
 //
 //	go run ./tools/serve                 # http://localhost:8080
 //	PORT=9000 go run ./tools/serve
 //	go run ./tools/serve -addr 127.0.0.1:0 -weights /tmp/w   # prints the URL
-//	go run ./tools/serve -dist dist
+//	go run ./tools/serve -dist dist [-packs f16,q8] [-label v1.2]
 package main
 
 import (
@@ -30,6 +40,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 func main() {
@@ -42,6 +53,8 @@ func main() {
 	weightsDir := flag.String("weights", "weights", "folder served at /weights/ (vgg19.json + vgg19.bin)")
 	dist := flag.String("dist", "", "write a static site into this folder and exit, instead of serving")
 	fetch := flag.Bool("fetch", false, "first download and convert the weights into -weights when they are absent (make run)")
+	packs := flag.String("packs", "f16,q8", "with -dist: the weight packs to ship (f16, q8), the page's default first")
+	label := flag.String("label", "dist", "with -dist: the build's label, shown in the page's footer")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("serve: ")
@@ -58,7 +71,11 @@ func main() {
 	}
 	b := &builder{root: root, pkg: "./wasm", out: filepath.Join(abs(*web), "wasm", "crema.wasm")}
 	if *dist != "" {
-		if err := writeDist(abs(*dist), abs(*web), abs(*weightsDir), b); err != nil {
+		opt := distOptions{Label: *label}
+		for _, p := range strings.FieldsFunc(*packs, func(r rune) bool { return r == ',' || r == ' ' }) {
+			opt.Packs = append(opt.Packs, p)
+		}
+		if err := writeDist(abs(*dist), abs(*web), abs(*weightsDir), b, opt); err != nil {
 			log.Fatal(err)
 		}
 		return

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
+	"slices"
 	"sync/atomic"
 
 	"net/http/httptest"
@@ -15,6 +20,7 @@ import (
 	"time"
 
 	"github.com/crema-app/crema/model/weights"
+	"github.com/crema-app/crema/tools/internal/convert"
 	"github.com/crema-app/crema/tools/internal/convert/pthfixture"
 	"github.com/crema-app/crema/tools/internal/getweights"
 )
@@ -156,7 +162,7 @@ func TestMakeRunFetchesWeights(t *testing.T) {
 	root := tinyModule(t, okMain)
 	b := &builder{root: root, pkg: "./wasm", out: filepath.Join(root, "web", "wasm", "crema.wasm")}
 	rec := httptest.NewRecorder()
-	handler(filepath.Join(root, "web"), dir, "", b).ServeHTTP(rec, httptest.NewRequest("GET", "/weights/"+weights.PackDir+"/vgg19.json", nil))
+	handler(filepath.Join(root, "web"), dir, "", b).ServeHTTP(rec, httptest.NewRequest("GET", "/weights/"+weights.PackDir("f16")+"/vgg19.json", nil))
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"dtype": "float16"`) || !strings.Contains(rec.Body.String(), "conv1_2.weight") {
 		t.Fatalf("pack manifest: %d %.300s", rec.Code, rec.Body.String())
 	}
@@ -177,7 +183,7 @@ func TestMakeRunServesWithoutWeights(t *testing.T) {
 	root := tinyModule(t, okMain)
 	b := &builder{root: root, pkg: "./wasm", out: filepath.Join(root, "web", "wasm", "crema.wasm")}
 	rec := httptest.NewRecorder()
-	handler(filepath.Join(root, "web"), dir, missing, b).ServeHTTP(rec, httptest.NewRequest("GET", "/weights/"+weights.PackDir+"/vgg19.json", nil))
+	handler(filepath.Join(root, "web"), dir, missing, b).ServeHTTP(rec, httptest.NewRequest("GET", "/weights/"+weights.PackDir("f16")+"/vgg19.json", nil))
 	if rec.Code != http.StatusNotFound || strings.TrimSpace(rec.Body.String()) != missing || rec.Header().Get(explainHeader) != "1" {
 		t.Fatalf("page's request: %d %q", rec.Code, rec.Body.String())
 	}
@@ -204,4 +210,162 @@ func TestDistRefusesForeignFolders(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(fresh, "old.js")); !os.IsNotExist(err) {
 		t.Fatal("a previous dist's file survived")
 	}
+}
+
+// distSite writes a dist of a tiny module with the real service worker
+// template and synthetic packs, and returns its folder.
+func distSite(t *testing.T, root, weightsDir, dir string, opt distOptions) string {
+	t.Helper()
+	b := &builder{root: root, pkg: "./wasm", out: filepath.Join(root, "web", "wasm", "crema.wasm")}
+	if err := writeDist(dir, filepath.Join(root, "web"), weightsDir, b, opt); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func distModule(t *testing.T) (root, weightsDir string) {
+	t.Helper()
+	root = tinyModule(t, okMain)
+	sw, err := os.ReadFile(filepath.Join("..", "..", "web", "sw.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(root, "web", "sw.js"), string(sw))
+	write(t, filepath.Join(root, "web", "js", "build.js"), "export const build = {};")
+	write(t, filepath.Join(root, "web", "samples", "a.jpg"), "not really a jpeg")
+	weightsDir = filepath.Join(t.TempDir(), "weights")
+	for _, p := range weights.Packs {
+		if _, err := convert.Write(convert.Synthetic(1, "conv1_1"), "synthetic", filepath.Join(weightsDir, p.Dir()), convert.Options{Encoding: p.Encoding}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root, weightsDir
+}
+
+var swVersion = regexp.MustCompile(`const VERSION = "([0-9a-f]{12})"; // written by make dist`)
+
+// make dist: the service worker names the build's version, a hash of its
+// files, and lists each file's SHA-256; js/build.js says the version, the
+// label and the packs (the first shipped is the page's default); every
+// text file has a gzip beside it; an unchanged build keeps its version and
+// any change makes a new one.
+func TestDistIsVersionedAndPrecompressed(t *testing.T) {
+	root, weightsDir := distModule(t)
+	dir := distSite(t, root, weightsDir, filepath.Join(t.TempDir(), "dist"), distOptions{Packs: []string{"q8", "f16"}, Label: "t1"})
+	sw, err := os.ReadFile(filepath.Join(dir, "sw.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := swVersion.FindSubmatch(sw)
+	if m == nil {
+		t.Fatalf("sw.js has no version:\n%.600s", sw)
+	}
+	version := string(m[1])
+	fm := regexp.MustCompile(`(?s)const FILES = (\{.*?\n\}); // written by make dist`).FindSubmatch(sw)
+	if fm == nil {
+		t.Fatal("sw.js has no file list")
+	}
+	var files map[string]swFile
+	if err := json.Unmarshal(fm[1], &files); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"index.html", "app.js", "js/build.js", "samples/a.jpg", "wasm/wasm_exec.js", "wasm/crema.wasm.gz"} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !files[f].Keep || files[f].SHA256[0] != sum(data) {
+			t.Errorf("%s: %+v, want kept with SHA-256 %s", f, files[f], sum(data))
+		}
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "wasm", "crema.wasm"))
+	if gz := files["wasm/crema.wasm.gz"]; len(gz.SHA256) != 2 || gz.SHA256[1] != sum(raw) {
+		t.Errorf("crema.wasm.gz accepts %v, want its own and the inflated wasm's SHA-256", gz.SHA256)
+	}
+	if f := files["wasm/crema.wasm"]; f.Keep || f.SHA256[0] != sum(raw) {
+		t.Errorf("crema.wasm: %+v (checked when asked for, not kept)", f)
+	}
+	if !slices.Equal(files["./"].SHA256, files["index.html"].SHA256) {
+		t.Error(`"./" is not the page`)
+	}
+	for f := range files {
+		if strings.HasPrefix(f, "weights/") || f == "sw.js" || strings.HasSuffix(f, ".js.gz") {
+			t.Errorf("the service worker lists %s", f)
+		}
+	}
+	build, _ := os.ReadFile(filepath.Join(dir, "js", "build.js"))
+	if want := `{"label":"t1","pack":"q8","packs":["q8","f16"],"sw":true,"version":"` + version + `"}`; !strings.Contains(string(build), want) {
+		t.Errorf("build.js: %s\nwant %s", build, want)
+	}
+	for _, f := range []string{"index.html", "app.js", "sw.js", "js/build.js", "wasm/wasm_exec.js", "wasm/crema.wasm", "weights/pack-q8/vgg19.json"} {
+		plain, _ := os.ReadFile(filepath.Join(dir, f))
+		zr, err := gzip.NewReader(bytes.NewReader(mustRead(os.ReadFile(filepath.Join(dir, f+".gz")))))
+		if err != nil {
+			t.Fatalf("%s.gz: %v", f, err)
+		}
+		got, _ := io.ReadAll(zr)
+		if !bytes.Equal(got, plain) {
+			t.Errorf("%s.gz is not %s", f, f)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "samples/a.jpg.gz")); err == nil {
+		t.Errorf("a compressed image")
+	}
+	for _, f := range []string{".nojekyll", "weights/pack-f16/vgg19.bin", "weights/pack-q8/vgg19.bin"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+
+	// The same build: the same version. A changed script, another label or
+	// other packs: a new one.
+	again := distSite(t, root, weightsDir, filepath.Join(t.TempDir(), "dist"), distOptions{Packs: []string{"q8", "f16"}, Label: "t1"})
+	if v := string(swVersion.FindSubmatch(mustRead(os.ReadFile(filepath.Join(again, "sw.js"))))[1]); v != version {
+		t.Errorf("an unchanged build changed version: %s → %s", version, v)
+	}
+	seen := map[string]string{version: "the first build"}
+	for what, opt := range map[string]distOptions{
+		"another label": {Packs: []string{"q8", "f16"}, Label: "t2"},
+		"other packs":   {Packs: []string{"f16"}, Label: "t1"},
+	} {
+		d := distSite(t, root, weightsDir, filepath.Join(t.TempDir(), "dist"), opt)
+		v := string(swVersion.FindSubmatch(mustRead(os.ReadFile(filepath.Join(d, "sw.js"))))[1])
+		if prev, ok := seen[v]; ok {
+			t.Errorf("%s has the version of %s (%s)", what, prev, v)
+		}
+		seen[v] = what
+	}
+	write(t, filepath.Join(root, "web", "app.js"), "export const changed = 1;")
+	d := distSite(t, root, weightsDir, filepath.Join(t.TempDir(), "dist"), distOptions{Packs: []string{"q8", "f16"}, Label: "t1"})
+	if v := string(swVersion.FindSubmatch(mustRead(os.ReadFile(filepath.Join(d, "sw.js"))))[1]); seen[v] != "" {
+		t.Errorf("a changed script kept the version of %s", seen[v])
+	}
+}
+
+func TestDistRefusesBadOptions(t *testing.T) {
+	root, weightsDir := distModule(t)
+	b := &builder{root: root, pkg: "./wasm", out: filepath.Join(root, "web", "wasm", "crema.wasm")}
+	web := filepath.Join(root, "web")
+	if err := writeDist(t.TempDir(), web, weightsDir, b, distOptions{Packs: []string{"f32"}}); err == nil || !strings.Contains(err.Error(), `unknown weight pack "f32" (the packs are f16, q8)`) {
+		t.Errorf("unknown pack: %v", err)
+	}
+	if err := writeDist(t.TempDir(), web, weightsDir, b, distOptions{Label: `v1" onload="x`}); err == nil || !strings.Contains(err.Error(), "-label") {
+		t.Errorf("bad label: %v", err)
+	}
+	// A pack that is not there: the site is written without it, and says so.
+	dir := distSite(t, root, filepath.Join(t.TempDir(), "none"), filepath.Join(t.TempDir(), "dist"), distOptions{Packs: []string{"f16"}})
+	if build, _ := os.ReadFile(filepath.Join(dir, "js", "build.js")); !strings.Contains(string(build), `"pack":"f16","packs":[]`) {
+		t.Errorf("build.js without packs: %s", build)
+	}
+	os.Remove(filepath.Join(web, "sw.js"))
+	if err := writeDist(filepath.Join(t.TempDir(), "d"), web, weightsDir, b, distOptions{}); err == nil || !strings.Contains(err.Error(), "the service worker's template") {
+		t.Errorf("no sw.js: %v", err)
+	}
+}
+
+func mustRead(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -7,7 +7,9 @@
 #
 #   npm       `npm ci` when node_modules is absent or older than package-lock.json
 #   chromium  Debian's chromium (the browser tests' WebGPU on SwiftShader)
-#   firefox   Debian's firefox-esr and mesa-vulkan-drivers (a second WebGPU)
+#   firefox   Debian's firefox-esr and mesa-vulkan-drivers (a second WebGPU:
+#             Firefox's wgpu needs a Vulkan driver; on a machine without a GPU
+#             that is Mesa's lavapipe, whose ICD file the script looks for)
 #
 # System packages are installed with apt-get when that is possible (root on a
 # Debian or Ubuntu machine). Otherwise the script prints one line naming the
@@ -16,7 +18,8 @@
 # because a browser is missing.
 #
 # Environment: CHROMIUM (default /usr/bin/chromium), FIREFOX (default
-# /usr/bin/firefox-esr), NPM (default npm), APT_GET (default apt-get),
+# /usr/bin/firefox-esr), VULKAN_ICDS (default /usr/share/vulkan/icd.d, where
+# lavapipe's lvp_icd.*.json is), NPM (default npm), APT_GET (default apt-get),
 # CREMA_ROOT (default: the repository holding this script; its tests point it
 # elsewhere).
 set -euo pipefail
@@ -26,6 +29,7 @@ NPM=${NPM:-npm}
 APT_GET=${APT_GET:-apt-get}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 FIREFOX=${FIREFOX:-/usr/bin/firefox-esr}
+VULKAN_ICDS=${VULKAN_ICDS:-/usr/share/vulkan/icd.d}
 
 say() { echo "deps: $*" >&2; }
 
@@ -60,6 +64,22 @@ system() {
   exit 1
 }
 
+# lavapipe: Mesa's CPU Vulkan driver, which Firefox's WebGPU runs on where
+# there is no GPU (a GPU's own Vulkan driver would do as well, but
+# mesa-vulkan-drivers is what makes the tests run anywhere).
+lavapipe() {
+  compgen -G "$VULKAN_ICDS/lvp_icd.*.json" >/dev/null && return 0
+  if can_apt; then
+    say "installing mesa-vulkan-drivers (for lavapipe, $VULKAN_ICDS/lvp_icd.*.json)"
+    apt_install mesa-vulkan-drivers
+    compgen -G "$VULKAN_ICDS/lvp_icd.*.json" >/dev/null && return 0
+    say "installed mesa-vulkan-drivers but $VULKAN_ICDS has no lvp_icd.*.json; set VULKAN_ICDS to where it is"
+    exit 1
+  fi
+  say "$VULKAN_ICDS has no lavapipe (lvp_icd.*.json): run \`sudo apt-get install mesa-vulkan-drivers\` (or set VULKAN_ICDS)"
+  exit 1
+}
+
 npm_packages() {
   if ! command -v "$NPM" >/dev/null 2>&1; then
     say "npm is missing: install Node.js (20 or later) with npm, e.g. \`sudo apt-get install nodejs npm\`"
@@ -78,7 +98,10 @@ for what in "$@"; do
   case "$what" in
   npm) npm_packages ;;
   chromium) system "$CHROMIUM" CHROMIUM chromium ;;
-  firefox) system "$FIREFOX" FIREFOX firefox-esr mesa-vulkan-drivers ;;
+  firefox)
+    system "$FIREFOX" FIREFOX firefox-esr mesa-vulkan-drivers
+    lavapipe
+    ;;
   *)
     say "unknown component $what (want npm, chromium or firefox)"
     exit 2

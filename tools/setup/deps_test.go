@@ -16,6 +16,7 @@ type env struct {
 	t                 *testing.T
 	root, bin, calls  string
 	chromium, firefox string
+	icds              string // VULKAN_ICDS
 	uid               string
 }
 
@@ -24,6 +25,7 @@ func newEnv(t *testing.T) *env {
 	e.calls = filepath.Join(e.bin, "calls.log")
 	e.chromium = filepath.Join(e.bin, "chromium")
 	e.firefox = filepath.Join(e.bin, "firefox-esr")
+	e.icds = t.TempDir()
 	e.write(filepath.Join(e.root, "package-lock.json"), "{}")
 	// npm ci makes node_modules and its lock stamp, as the real one does.
 	e.stub("npm", `echo "npm $*" >> "$CALLS"; mkdir -p node_modules; echo '{}' > node_modules/.package-lock.json`)
@@ -32,6 +34,7 @@ for p in "$@"; do
   case $p in
     chromium) printf '#!/bin/sh\n' > "$CHROMIUM"; chmod +x "$CHROMIUM" ;;
     firefox-esr) printf '#!/bin/sh\n' > "$FIREFOX"; chmod +x "$FIREFOX" ;;
+    mesa-vulkan-drivers) echo '{}' > "$VULKAN_ICDS/lvp_icd.x86_64.json" ;;
   esac
 done`)
 	return e
@@ -56,7 +59,7 @@ func (e *env) run(args ...string) (out, calls string, ok bool) {
 	e.stub("id", `echo `+e.uid)
 	cmd := exec.Command("bash", append([]string{"deps.sh"}, args...)...)
 	cmd.Env = append(os.Environ(), "PATH="+e.bin+":/usr/bin:/bin", "CREMA_ROOT="+e.root, "CALLS="+e.calls,
-		"CHROMIUM="+e.chromium, "FIREFOX="+e.firefox)
+		"CHROMIUM="+e.chromium, "FIREFOX="+e.firefox, "VULKAN_ICDS="+e.icds)
 	b, err := cmd.CombinedOutput()
 	c, _ := os.ReadFile(e.calls)
 	return string(b), string(c), err == nil
@@ -123,5 +126,46 @@ func TestMissingNpmAndUnknownComponent(t *testing.T) {
 	}
 	if out, _, ok := e.run("safari"); ok || !strings.Contains(out, "unknown component safari") {
 		t.Errorf("unknown component: ok=%v %s", ok, out)
+	}
+}
+
+// make deps installs every component the browser tests use: Firefox too,
+// since make test-browser runs the WebGPU tests in it.
+func TestMakeDepsInstallsEveryBrowser(t *testing.T) {
+	b, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := string(b)
+	i := strings.Index(mk, "\ndeps:\n")
+	if i < 0 {
+		t.Fatal("the Makefile has no deps recipe")
+	}
+	recipe, _, _ := strings.Cut(mk[i+len("\ndeps:\n"):], "\n")
+	if strings.TrimSpace(recipe) != "tools/setup/deps.sh npm chromium firefox" {
+		t.Errorf("deps runs %q, want tools/setup/deps.sh npm chromium firefox", strings.TrimSpace(recipe))
+	}
+	if !strings.Contains(mk, "-exec $(WASMTEST_FIREFOX)") {
+		t.Error("test-browser does not run the Go browser tests in Firefox")
+	}
+}
+
+// Firefox without lavapipe has no WebGPU adapter here: root installs
+// mesa-vulkan-drivers when Firefox is there but the driver is not; others
+// are told the command.
+func TestLavapipeInstalledForFirefox(t *testing.T) {
+	e := newEnv(t)
+	e.write(e.firefox, "#!/bin/sh\n")
+	out, calls, ok := e.run("firefox")
+	want := "deps: " + e.icds + " has no lavapipe (lvp_icd.*.json): run `sudo apt-get install mesa-vulkan-drivers` (or set VULKAN_ICDS)\n"
+	if ok || calls != "" || out != want {
+		t.Fatalf("no root: ok=%v calls=%q out=%q, want a failure saying %q", ok, calls, out, want)
+	}
+	e.uid = "0"
+	if out, calls, ok = e.run("firefox"); !ok || !strings.Contains(calls, "install -y -qq --no-install-recommends mesa-vulkan-drivers") {
+		t.Fatalf("root: ok=%v calls=%q out=%q", ok, calls, out)
+	}
+	if _, calls, ok = e.run("firefox"); !ok || calls != "" {
+		t.Errorf("installed: ok=%v, calls %q (want none)", ok, calls)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/crema-app/crema/kernels"
 	"github.com/crema-app/crema/kernels/cpu"
+	"github.com/crema-app/crema/kernels/cpu/wasmsimd/wazerosimd"
 	"github.com/crema-app/crema/kernels/naive"
 	"github.com/crema-app/crema/model"
 	"github.com/crema-app/crema/model/weights"
@@ -205,6 +206,22 @@ func TestAgainstTFJS(t *testing.T) {
 	}
 	for _, b := range backends {
 		t.Run(b.Name(), func(t *testing.T) { compareBackend(t, b, w, f) })
+	}
+	if testing.Short() {
+		return
+	}
+	// Every GEMM micro-kernel of the CPU backend (issue 10): those this
+	// build runs natively (the AVX ones with GOEXPERIMENT=simd) and the
+	// WebAssembly SIMD128 ones under wazero.
+	for _, name := range cpu.MicroKernelNames() {
+		b, err := cpu.NewWithKernel(0, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(name, func(t *testing.T) { compareBackend(t, kernels.Checked(b), w, f) })
+	}
+	for _, k := range wazerosimd.Kernels(t) {
+		t.Run(k.Name, func(t *testing.T) { compareBackend(t, kernels.Checked(cpu.NewWithBlockKernel(0, k)), w, f) })
 	}
 }
 

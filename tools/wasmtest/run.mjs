@@ -1,25 +1,33 @@
 // run.mjs runs a Go js/wasm program (typically a test binary built by
-// `GOOS=js GOARCH=wasm go test`) inside headless Chromium with WebGPU enabled
-// (SwiftShader), so that syscall/js code meets a real navigator.gpu.
+// `GOOS=js GOARCH=wasm go test`) inside a headless browser with WebGPU
+// enabled, so that syscall/js code meets a real navigator.gpu: Chromium
+// (Dawn on SwiftShader, through playwright-core) by default, or Firefox
+// (wgpu/Naga on Vulkan, lavapipe here, through puppeteer-core over WebDriver
+// BiDi) with WASMTEST_BROWSER=firefox — two independent WebGPU
+// implementations and shader compilers.
 //
 //   node tools/wasmtest/run.mjs prog.wasm [args...]
 //
-// It is meant as go test's -exec program (see tools/wasmtest/gowasm-browser):
-// go passes the binary path, then the -test.* arguments. The runner serves the
-// binary and Go's wasm_exec.js on 127.0.0.1, loads a tiny page that starts the
-// program with those arguments, streams the program's stdout/stderr (which
+// It is meant as go test's -exec program (see tools/wasmtest/gowasm-browser
+// and gowasm-firefox): go passes the binary path, then the -test.* arguments.
+// The runner serves the binary and Go's wasm_exec.js on localhost (a secure
+// context, which WebGPU requires), loads a tiny page that starts the program
+// with those arguments, streams the program's stdout/stderr (which
 // wasm_exec.js sends to the console) to this process' stdout, and exits with
 // the program's exit code. It never downloads a browser: it uses CHROMIUM
-// (default /usr/bin/chromium).
+// (default /usr/bin/chromium) or FIREFOX (default /usr/bin/firefox-esr).
 //
 // Environment:
-//   CHROMIUM          browser executable (default /usr/bin/chromium)
+//   WASMTEST_BROWSER  chromium (default) or firefox
+//   CHROMIUM          Chromium's executable (default /usr/bin/chromium)
+//   FIREFOX           Firefox's executable (default /usr/bin/firefox-esr)
 //   WASMTEST_TIMEOUT  seconds before the run is killed (default: -test.timeout + 60, else 900)
 //   WASMTEST_HEADFUL  set to 1 to show the browser window
 //   GOROOT            where to find lib/wasm/wasm_exec.js (default: `go env GOROOT`)
 
 import { chromium } from "playwright-core";
 import { launchOptions, wasmExecPath } from "../chromium.mjs";
+import { launchFirefox } from "../firefox.mjs";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 
@@ -44,8 +52,15 @@ function timeoutSeconds() {
 }
 
 
+const BROWSER = process.env.WASMTEST_BROWSER || "chromium";
+if (BROWSER !== "chromium" && BROWSER !== "firefox") {
+  console.error(`wasmtest: WASMTEST_BROWSER=${BROWSER}: want chromium or firefox`);
+  process.exit(2);
+}
+
 // The page: wasm_exec.js's stdout/stderr go to console.log line by line;
-// the exit code is reported through window.__goExit (a Playwright binding).
+// the exit code is reported through window.__goExit (a binding the browser
+// driver exposes).
 const PAGE = `<!doctype html><meta charset="utf-8"><title>wasmtest</title>
 <script src="/wasm_exec.js"></script>
 <script type="module">
@@ -56,6 +71,8 @@ go.env = Object.assign({}, go.env, args.env);
 go.exit = (code) => { window.__goExit(code); };
 try {
   const { instance } = await WebAssembly.instantiateStreaming(fetch("/prog.wasm"), go.importObject);
+  // Go's memory, for kernels/cpu/wasmsimd's SIMD module (wasm_exec.js keeps the instance private).
+  globalThis.cremaGoMemory = instance.exports.mem;
   await go.run(instance);
 } catch (e) {
   console.error("wasmtest: " + (e && e.stack || e));
@@ -92,8 +109,8 @@ const server = createServer((req, res) => {
   }
   res.writeHead(200, { "Content-Type": f[0], "Cache-Control": "no-store" }).end(f[1]);
 });
-await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-const url = `http://127.0.0.1:${server.address().port}/`;
+await new Promise((ok) => server.listen(0, "localhost", ok));
+const url = `http://localhost:${server.address().port}/`;
 
 let browser;
 let exitCode = 1;
@@ -115,10 +132,8 @@ async function finish(code) {
 }
 
 try {
-  browser = await chromium.launch({
-    ...launchOptions(),
-    headless: process.env.WASMTEST_HEADFUL !== "1",
-  });
+  const headless = process.env.WASMTEST_HEADFUL !== "1";
+  browser = BROWSER === "firefox" ? await launchFirefox({ headless }) : await chromium.launch({ ...launchOptions(), headless });
   const page = await browser.newPage();
   let done;
   const exited = new Promise((ok) => (done = ok));
@@ -129,7 +144,7 @@ try {
     process.stdout.write(msg.text() + "\n");
   });
   page.on("pageerror", (err) => process.stdout.write(`wasmtest: page error: ${err}\n`));
-  page.on("crash", () => {
+  page.on(BROWSER === "firefox" ? "error" : "crash", () => {
     process.stdout.write("wasmtest: page crashed\n");
     done(4);
   });

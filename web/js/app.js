@@ -15,9 +15,13 @@ import * as S from "./settings.js";
 import { ask, adopt, setValue, onChecked } from "./values.js";
 import { buildControls, showValues, showRefused, fieldOfKind } from "./controls.js";
 import { loadWeights, weightsRefused, wireWeights } from "./weightspanel.js";
-import { renderStyles, applyLinkBlend, wireImages, loadInitialImages } from "./imagepanel.js";
+import { renderStyles, applyLinkBlend, wireImages, loadInitialImages, sampleFile } from "./imagepanel.js";
 import { updateLink, wireShare } from "./link.js";
 import { chart, setStatus, updateButtons, runFailed, workerGone, wireRuns, buildComparePicks } from "./runs.js";
+import { build } from "./build.js";
+import { packURL } from "./weights.js";
+import { registerOffline } from "./offline.js";
+import { poster, showPoster, reportHeight } from "./embed.js";
 
 window.crema = { state, chart };
 
@@ -40,7 +44,14 @@ onChecked(() => {
  * is a notice), open the backend and load the weights. */
 async function onReady(m) {
   state.ready = m;
-  state.weightsURL = params.get("weights") || m.weights_url;
+  // ?weights=URL, else ?pack=NAME (one the site ships), else the build's
+  // default pack.
+  let pack = params.get("pack");
+  if (pack && !build.packs.includes(pack)) {
+    notice(`This site has no weight pack "${pack}" (it has ${build.packs.join(", ") || "none"}): using ${build.pack}.`, "pack-notice");
+    pack = "";
+  }
+  state.weightsURL = params.get("weights") || packURL(pack) || packURL(build.pack) || m.weights_url;
   const answer = ask(S.linkValues(params, m.schema));
   send({ type: "init", backend: backendParam });
   loadWeights();
@@ -107,7 +118,25 @@ wireRuns();
 wireWeights();
 wireShare();
 wireImages();
-startWorker();
+$("build").textContent = `crema ${build.label}${build.version !== build.label ? ` (${build.version})` : ""}`;
+reportHeight();
+if (poster) {
+  // The embed snippet's poster: nothing heavy until the reader presses its
+  // button, which then runs as soon as the page can.
+  showPoster(() => {
+    startWorker();
+    registerOffline();
+    const go = setInterval(() => {
+      if (!$("run").disabled) {
+        clearInterval(go);
+        $("run").click();
+      }
+    }, 200);
+  }, sampleFile(params.get("content")));
+} else {
+  startWorker();
+  registerOffline();
+}
 // The link's blend weights go to the style images once both are in.
 Promise.all([linkAnswer, loadInitialImages()]).then(([a]) => {
   const f = fieldOfKind("floats");

@@ -14,6 +14,10 @@ const COLORS = {
   conv5_1: "#9333ea",
 };
 const EXTRA = ["#db2777", "#0891b2", "#65a30d", "#7c3aed", "#b45309"];
+/** The colours of regions 1, 2, … (the regions panel, masks.js, paints
+ * with them; the chart's "region i" series, the sum of that region's style
+ * losses over the layers, is drawn in them). */
+export const REGION_COLORS = ["#e6194b", "#4363d8", "#3cb44b", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324"];
 
 export class LossChart {
   /** canvas: the chart; legend: an element the legend is written into. */
@@ -43,6 +47,10 @@ export class LossChart {
     put("content", p.content);
     for (const [layer, v] of Object.entries(p.style || {}).sort()) put(layer, v);
     put("tv", p.tv);
+    // With content masks: each region's style loss, summed over the layers.
+    const regions = [];
+    for (const list of Object.values(p.regions || {})) list.forEach((v, i) => (regions[i] = (regions[i] || 0) + v));
+    regions.forEach((v, i) => put(`region ${i + 1}`, v));
     this.schedule();
   }
 
@@ -54,6 +62,8 @@ export class LossChart {
 
   color(name) {
     if (COLORS[name]) return COLORS[name];
+    const region = /^region (\d+)$/.exec(name);
+    if (region) return REGION_COLORS[(Number(region[1]) - 1) % REGION_COLORS.length];
     const i = [...this.series.keys()].indexOf(name);
     return EXTRA[i % EXTRA.length];
   }
@@ -127,7 +137,7 @@ export class LossChart {
     for (const [name, s] of this.series) {
       g.strokeStyle = this.color(name);
       g.lineWidth = name === "total" ? 2.25 : 1.5;
-      g.setLineDash(name === "content" ? [5, 3] : name === "tv" ? [2, 3] : []);
+      g.setLineDash(name === "content" ? [5, 3] : name === "tv" ? [2, 3] : name.startsWith("region ") ? [6, 2, 2, 2] : []);
       g.beginPath();
       s.forEach(([it, v], i) => (i ? g.lineTo(xOf(it), yOf(v)) : g.moveTo(xOf(it), yOf(v))));
       g.stroke();

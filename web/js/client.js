@@ -35,7 +35,8 @@ export async function startWorker() {
   state.worker = w;
 }
 
-/** Sends msg to the worker (copied; see PROTOCOL.md). */
-export function send(msg) {
-  state.worker?.postMessage(msg);
+/** Sends msg to the worker (copied, except the ArrayBuffers listed in
+ * transfer, which move; see PROTOCOL.md). */
+export function send(msg, transfer = []) {
+  state.worker?.postMessage(msg, transfer);
 }

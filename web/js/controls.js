@@ -11,6 +11,7 @@
 //   layer_weights     one range slider per page layer (#layer-conv1_1 …)
 //   floats            one range slider per style image (#blend-0 …; the
 //                     image panel draws them with blendSlider)
+//   masks, regions    the regions panel (masks.js, through ownKind)
 //   anything else     a text input
 //
 // A control's id is its setting's name. A control writes its text through
@@ -41,9 +42,28 @@ export function buildControls(readyMsg, onChange) {
   changed = onChange;
   for (const f of schema) {
     if (f.control === "buttons") buildButtons(f);
+    else if (OWNED[f.kind]) buildOwned(f);
     else (BUILDERS[f.kind] || buildText)(f);
   }
 }
+
+// ---- kinds other modules own (masks.js: masks, regions) ----
+/** kind → build(field, {changed, box, place}) returning {show(values,
+ * settings), el?}: the module draws the control (box is the field's div,
+ * with its #name-help and #name-msg lines) and writes through changed. */
+const OWNED = {};
+
+/** Lets a module build the controls of a kind (see OWNED). */
+export function ownKind(kind, build) {
+  OWNED[kind] = build;
+}
+
+function buildOwned(f) {
+  const box = fieldBox(f);
+  const c = OWNED[f.kind](f, { changed: (name, text) => changed(name, text), box, place: () => place(f) });
+  controls.set(f.name, { field: f, show() {}, ...c });
+}
+// ---- end of owned kinds ----
 
 const BUILDERS = {
   int: buildNumber,

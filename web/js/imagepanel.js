@@ -24,6 +24,12 @@ const SAMPLES = {
 const DEFAULT_CONTENT = "chelsea";
 const DEFAULT_STYLES = ["coffee"];
 
+/** The file of the example called name (samples/…), else the default
+ * content's. */
+export function sampleFile(name) {
+  return (SAMPLES[name] || SAMPLES[DEFAULT_CONTENT]).file;
+}
+
 async function setContent(promise) {
   try {
     const img = await promise;

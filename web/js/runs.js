@@ -27,6 +27,14 @@ on("started", (m) => {
   if (r.caption) r.caption.textContent = S.caption(m.settings);
 });
 on("progress", onProgress);
+// The run needs layers still downloading: it starts when they are in.
+on("waiting", (m) => {
+  const r = state.run;
+  if (!r || r.id !== m.id) return;
+  r.waiting = m;
+  const what = r.kind !== "single" ? `${r.name}: ` : "";
+  setStatus(`${what}waiting for ${m.layers.length > 2 ? `${m.layers[0]} … ${m.layers.at(-1)}` : m.layers.join(" and ")}: the run starts when ${(m.bytes / 1e6).toFixed(1)} of ${(m.size / 1e6).toFixed(1)} MB of the weights are in…`);
+});
 on("preview", (m) => onFrame(m, false));
 on("done", (m) => onFrame(m, true));
 for (const type of ["paused", "resumed"]) {
@@ -51,14 +59,14 @@ function ensureImagesSent() {
 
 /** Starts one run of values. target: the canvas frames go to; name: for
  * the file; figure and caption: a comparison's. */
-function startRun(values, { target, kind, name, figure = null, caption = null }) {
+function startRun(values, { target, kind, name, figure = null, caption = null, start = {}, onDone = null }) {
   ensureImagesSent();
   const id = state.nextID++;
-  state.run = { id, kind, values, settings: null, target, name, figure, caption, paused: false, t0: performance.now(), samples: [], lastIter: 0 };
+  state.run = { id, kind, values, settings: null, target, name, figure, caption, onDone, paused: false, t0: performance.now(), samples: [], lastIter: 0 };
   chart.reset();
   $("run-progress").value = 0;
-  setStatus(`Starting${kind === "compare" ? ` ${name}` : ""}…`);
-  send({ type: "start", id, values });
+  setStatus(`Starting${kind !== "single" ? ` ${name}` : ""}…`);
+  send({ type: "start", id, values, ...start });
   updateButtons();
 }
 
@@ -75,7 +83,7 @@ function onProgress(m) {
   const rate = p.ms > t0 ? ((p.iter - i0) * 1000) / (p.ms - t0) : 0;
   const eta = rate > 0 ? (n - p.iter) / rate : NaN;
   $("run-progress").value = p.iter;
-  const what = r.kind === "compare" ? `${r.name}: ` : "";
+  const what = r.kind !== "single" ? `${r.name}: ` : "";
   setStatus(`${what}iteration ${p.iter} of ${n} · ${rate ? rate.toFixed(rate < 1 ? 2 : 1) : "–"} it/s · ETA ${Number.isFinite(eta) ? duration(eta) : "–"} · loss ${fmt(p.total)}${p.note ? ` · ${p.note}` : ""}`);
 }
 
@@ -88,6 +96,14 @@ function duration(sec) {
 function onFrame(m, done) {
   const r = state.run;
   if (!r || r.id !== m.id) return;
+  if (!m.width) {
+    // Stopped while it waited for its layers: no image.
+    setStatus("Stopped before it started.");
+    if (r.figure) r.figure.classList.remove("active");
+    state.run = null;
+    state.queue = [];
+    return updateButtons();
+  }
   const img = { width: m.width, height: m.height, pixels: new Uint8ClampedArray(m.pixels) };
   drawPixels(r.target, img);
   if (r.target === $("preview")) {
@@ -98,11 +114,13 @@ function onFrame(m, done) {
   state.lastFrame = { canvas: r.target, name: `${r.name}-${m.iter}` };
   if (!done) return updateButtons();
   const secs = (m.ms || performance.now() - r.t0) / 1000;
-  const what = r.kind === "compare" ? `${r.name}: ` : "";
+  const what = r.kind !== "single" ? `${r.name}: ` : "";
   setStatus(`${what}${m.stopped ? "stopped" : "done"} after ${m.iter} iterations in ${duration(secs)}.`);
   if (r.figure) r.figure.classList.remove("active");
   state.run = null;
   if (m.stopped) state.queue = [];
+  r.onDone?.(m); // a queued job's own follow-up (explorer.js)
+  updateLink(); // the embed snippet's poster: this result
   next();
 }
 
@@ -117,6 +135,7 @@ export function runFailed(m) {
     const keepNote = state.lastFrame ? " The last preview is kept: you can still download it." : "";
     alertBox(`The run failed: ${m.message}.${keepNote}`);
     setStatus("Failed.");
+    r.onDone?.({ error: m.message }); // a queued job's own follow-up (explorer.js)
   } else {
     alertBox(m.message);
   }
@@ -194,14 +213,22 @@ function runCompare() {
   next();
 }
 
-/** Starts the next queued comparison run, if any. */
+/** Starts the next queued run (a comparison's, the explorer's), if any. */
 function next() {
   const job = state.queue.shift();
   if (job) {
     job.figure.classList.add("active");
-    startRun(job.values, { target: job.target, kind: "compare", name: job.name, figure: job.figure, caption: job.caption });
+    startRun(job.values, { target: job.target, kind: job.kind || "compare", name: job.name, figure: job.figure, caption: job.caption, start: job.start, onDone: job.onDone });
   }
   updateButtons();
+}
+
+/** Runs jobs one after another, as a comparison does (explorer.js): each
+ * {values, name, target (canvas), figure, caption (element or null), kind,
+ * start (more fields of its start message), onDone(done message)}. */
+export function enqueue(jobs) {
+  state.queue.push(...jobs);
+  if (!state.run) next();
 }
 
 function download() {
@@ -226,12 +253,12 @@ export function updateButtons() {
   let reason = "";
   if (!state.worker) reason = "The worker is not running (see the message above).";
   else if (!state.ready) reason = "Starting the worker…";
-  else if (!state.weights) reason = "Waiting for the network weights…";
+  else if (!state.weights && !state.weightsPartial) reason = "Waiting for the network weights…";
   else if (!state.content || !state.styles.length) reason = "Add a content and a style image.";
   const canRun = !reason && !running;
   $("run").disabled = !canRun;
   $("compare-run").disabled = !canRun || compareChoices().length === 0;
-  $("pause").disabled = !running;
+  $("pause").disabled = !running || !state.run.settings; // not while it waits for its layers
   $("stop").disabled = !running;
   const paused = running && state.run.paused;
   $("pause").textContent = paused ? "Resume" : "Pause";

@@ -29,6 +29,8 @@ export const state = {
   loaded: false, // the link's settings and the first images are in
   backend: null,
   weights: null, // the worker's weights message (set once the settings are adapted to it)
+  weightsPartial: null, // during a download: the worker's latest weights message (the layers in so far)
+  update: null, // a new version's service worker, waiting (offline.js)
   unavailable: {}, // layer → why the weights cannot compute it
   content: null, // {name, width, height, pixels, sample}
   styles: [], // [{name, width, height, pixels, sample, blend}]

@@ -1,10 +1,13 @@
 // weights.js: getting the VGG-19 weights into the page. The manifest
 // (vgg19.json) is fetched fresh each visit (it is small, and names the
 // binary's SHA-256 and size); the binary comes from the Cache API when a
-// copy with that SHA-256 is kept there, else it is downloaded with progress.
-// The worker checks size and SHA-256 (weights.Parse, in Go) before using
-// it, and the page keeps the binary in the cache only after that check
-// passed (keep), so a corrupted download is never kept.
+// copy with that SHA-256 is kept there, else it is downloaded with progress,
+// and its bytes go to the worker as they arrive (weightspanel.js): crema's
+// binaries are laid out in network order and each tensor has its own
+// SHA-256, so the worker (weights.Stream, in Go) checks and uses each layer
+// as soon as it is in. The worker checks the whole binary's size and
+// SHA-256 at the end, and the page keeps the binary in the cache only after
+// that check passed (keep), so a corrupted download is never kept.
 //
 // Why JS and not Go for the download: Go's net/http already uses fetch
 // under GOOS=js, and github.com/syumai/tinyutil/httputil (a fetch-backed
@@ -77,15 +80,37 @@ export function binaryKey(manifestURL, manifest) {
   return u.href;
 }
 
+/** The page's weight packs: ?pack=NAME loads weights/pack-NAME/vgg19.json. */
+export function packURL(name) {
+  return /^[a-z0-9]+$/.test(name || "") ? `weights/pack-${name}/vgg19.json` : "";
+}
+
+/** The byte offsets at which a layer of the manifest is complete (its
+ * tensors' last byte), ascending. */
+export function layerEnds(manifest) {
+  const end = new Map();
+  for (const t of manifest.tensors || []) {
+    const layer = t.name.split(".")[0];
+    end.set(layer, Math.max(end.get(layer) || 0, t.offset + t.length));
+  }
+  return [...end.values()].sort((a, b) => a - b);
+}
+
 /** Returns {bytes (ArrayBuffer), cached} for the manifest's binary.
- * onProgress(received, total) is called while downloading. */
-export async function fetchBinary(manifestURL, manifest, onProgress) {
+ * onProgress(received, total) is called while downloading, and
+ * onData(buf, n) after each piece: buf (a Uint8Array) holds the n bytes
+ * received so far (it may be replaced by a larger one as the download
+ * grows past the size the manifest says). */
+export async function fetchBinary(manifestURL, manifest, onProgress, onData) {
   const key = binaryKey(manifestURL, manifest);
   const hit = await cacheGet(key);
   if (hit) {
-    const bytes = await hit.arrayBuffer();
-    if (bytes.byteLength === manifest.size) return { bytes, cached: true };
+    // Read as a stream too: the first layers go to the worker before the
+    // rest is read.
+    const bytes = await readAll(hit, manifest.size, null, onData).catch(() => null);
+    if (bytes?.byteLength === manifest.size) return { bytes, cached: true };
     await drop(manifestURL, manifest);
+    throw new WeightsError("network", "the copy of the weights kept from the last visit could not be read; retry to download them again");
   }
   const url = new URL(manifest.binary, new URL(manifestURL, location.href)).href;
   let r;
@@ -97,15 +122,16 @@ export async function fetchBinary(manifestURL, manifest, onProgress) {
   if (r.status === 404) throw new WeightsError("missing", `the manifest names ${manifest.binary}, but ${url} is missing (HTTP 404). Run \`make weights\` again`);
   if (!r.ok) throw new WeightsError("network", `the weights download (${url}) failed: HTTP ${r.status}`);
   const total = manifest.size || Number(r.headers.get("Content-Length")) || 0;
-  const bytes = await readAll(r, total, onProgress);
+  const bytes = await readAll(r, total, onProgress, onData);
   return { bytes, cached: false };
 }
 
 /** Reads a response body with progress into one ArrayBuffer. */
-async function readAll(r, total, onProgress) {
+async function readAll(r, total, onProgress, onData) {
   if (!r.body || !r.body.getReader) {
     const b = await r.arrayBuffer();
     onProgress?.(b.byteLength, total);
+    onData?.(new Uint8Array(b), b.byteLength);
     return b;
   }
   const reader = r.body.getReader();
@@ -128,6 +154,7 @@ async function readAll(r, total, onProgress) {
     buf.set(v, n);
     n += v.length;
     onProgress?.(n, total);
+    onData?.(buf, n);
   }
   return buf.buffer.byteLength === n ? buf.buffer : buf.slice(0, n).buffer;
 }

@@ -18,12 +18,12 @@ import (
 
 // Options steer a conversion.
 type Options struct {
-	F16        bool      // store float16 instead of float32
-	Preprocess string    // "caffe", "torchvision", or "" to infer from the source
-	UpTo       string    // keep the convolutions up to and including this one ("" keeps all)
-	Source     string    // overrides the source text written into the manifest
-	License    string    // overrides the licence text written into the manifest
-	Log        io.Writer // notes on missing layers and ignored tensors; nil discards
+	Encoding   weights.Encoding // how to store the values: float32 (the zero value), float16, int8
+	Preprocess string           // "caffe", "torchvision", or "" to infer from the source
+	UpTo       string           // keep the convolutions up to and including this one ("" keeps all)
+	Source     string           // overrides the source text written into the manifest
+	License    string           // overrides the licence text written into the manifest
+	Log        io.Writer        // notes on missing layers and ignored tensors; nil discards
 }
 
 // Result is what a reader found in a source.
@@ -85,15 +85,15 @@ func Write(res Result, src, outDir string, opt Options) (Result, error) {
 	if opt.License != "" {
 		m.License = opt.License
 	}
-	if err := weights.Write(outDir, m, res.Tensors, opt.F16); err != nil {
+	if err := weights.WriteAs(outDir, m, res.Tensors, opt.Encoding); err != nil {
 		return Result{}, fmt.Errorf("convert: %w", err)
 	}
-	dtype := "float32"
-	if opt.F16 {
-		dtype = "float16"
+	size := int64(0)
+	if st, err := os.Stat(filepath.Join(outDir, weights.BinaryFile)); err == nil {
+		size = st.Size()
 	}
-	fmt.Fprintf(log, "convert: wrote %s (%d layers, %s, %s preprocessing)\n",
-		filepath.Join(outDir, weights.ManifestFile), len(res.Layers()), dtype, pre.ChannelOrder)
+	fmt.Fprintf(log, "convert: wrote %s (%d layers, %s, %.1f MB, %s preprocessing)\n",
+		filepath.Join(outDir, weights.ManifestFile), len(res.Layers()), opt.Encoding, float64(size)/1e6, pre.ChannelOrder)
 	return res, nil
 }
 

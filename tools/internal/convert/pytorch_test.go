@@ -86,7 +86,7 @@ func TestConvertPyTorchFixtures(t *testing.T) {
 func TestConvertPyTorchF16(t *testing.T) {
 	dir, want := fixtures(t)
 	out := t.TempDir()
-	if _, err := Convert(filepath.Join(dir, "zip.pth"), out, Options{Preprocess: "torchvision", F16: true}); err != nil {
+	if _, err := Convert(filepath.Join(dir, "zip.pth"), out, Options{Preprocess: "torchvision", Encoding: weights.Float16}); err != nil {
 		t.Fatal(err)
 	}
 	w, err := weights.Load(filepath.Join(out, weights.ManifestFile))

@@ -97,7 +97,7 @@ func TestConvertSharedKerasWeights(t *testing.T) {
 
 	// -f16 keeps every value within half precision.
 	out16 := t.TempDir()
-	if _, err := Convert(src, out16, Options{F16: true}); err != nil {
+	if _, err := Convert(src, out16, Options{Encoding: weights.Float16}); err != nil {
 		t.Fatal(err)
 	}
 	w16, err := weights.Load(filepath.Join(out16, weights.ManifestFile))

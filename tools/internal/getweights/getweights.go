@@ -2,8 +2,8 @@
 // downloads a published checkpoint (trying several sites in turn, resuming a
 // cut download, checking its SHA-256), converts it into crema's format
 // (DIR/vgg19.json + vgg19.bin, float32, every layer: what the CLI loads) and
-// derives the page's pack from it (DIR/pack-f16/: float16, only the layers
-// the page can use). `make weights` (tools/getweights) and `make run`
+// derives the page's packs from it (weights.Packs: DIR/pack-f16/, float16,
+// and DIR/pack-q8/, 8-bit; only the layers the page can use). `make weights` (tools/getweights) and `make run`
 // (tools/serve) both call Ensure; whatever is already in place and verified
 // is never fetched or written again.
 package getweights
@@ -114,21 +114,33 @@ func Ensure(opt Options) (source string, err error) {
 	return w.Manifest.Source, nil
 }
 
-// ensurePack writes DIR/pack-f16 from the full weights unless a pack made
-// from them is there.
+// ensurePack writes each of the page's packs (weights.Packs) from the full
+// weights unless a current one (made from them, in the current manifest
+// version) is there.
 func ensurePack(opt Options, full string, w *weights.Weights) error {
-	dir := filepath.Join(opt.Dir, weights.PackDir)
-	if p, err := weights.Load(filepath.Join(dir, weights.ManifestFile)); err == nil && p.Manifest.Source == packSource(w) {
-		return nil
+	for _, pack := range weights.Packs {
+		dir := filepath.Join(opt.Dir, pack.Dir())
+		if p, err := weights.Load(filepath.Join(dir, weights.ManifestFile)); err == nil && p.Manifest.Source == packSource(w, pack) && p.Manifest.Version == weights.Version {
+			continue
+		}
+		if _, err := convert.Convert(full, dir, convert.Options{Encoding: pack.Encoding, UpTo: opt.PackUpTo, Source: packSource(w, pack), Log: opt.Log}); err != nil {
+			return err
+		}
 	}
-	_, err := convert.Convert(full, dir, convert.Options{F16: true, UpTo: opt.PackUpTo, Source: packSource(w), Log: opt.Log})
-	return err
+	return nil
 }
 
-// packSource is the pack's manifest source: the full weights' source, and
+// packSource is a pack's manifest source: the full weights' source, and
 // what the pack keeps of it. It also tells a stale pack from a current one.
-func packSource(w *weights.Weights) string {
-	return w.Manifest.Source + "; the page's pack: float16"
+func packSource(w *weights.Weights, pack weights.Pack) string {
+	return w.Manifest.Source + "; the page's pack: " + pack.What
+}
+
+func fullEncoding(f16 bool) weights.Encoding {
+	if f16 {
+		return weights.Float16
+	}
+	return weights.Float32
 }
 
 // fetchAndConvert gets the first source that can be had, verified, and
@@ -145,7 +157,7 @@ func fetchAndConvert(opt Options) error {
 		if i > 0 && src.What != "" && src.What != opt.Sources[0].What {
 			fmt.Fprintf(opt.Log, "getweights: note: %s could not be downloaded, so you get %s\n", opt.Sources[0].What, src.What)
 		}
-		_, err = convert.Convert(file, opt.Dir, convert.Options{F16: opt.F16, Preprocess: src.Preprocess, Log: opt.Log})
+		_, err = convert.Convert(file, opt.Dir, convert.Options{Encoding: fullEncoding(opt.F16), Preprocess: src.Preprocess, Log: opt.Log})
 		return err
 	}
 	return fmt.Errorf("getweights: no source could be downloaded: %w", errors.Join(errs...))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -114,7 +115,7 @@ func TestEnsureDownloadsConvertsAndPacks(t *testing.T) {
 	if w.Preprocess() != weights.Caffe || w.Manifest.Tensors[0].DType != "float32" || source != w.Manifest.Source {
 		t.Errorf("Preprocess() = %+v, dtype %s, source %q vs %q", w.Preprocess(), w.Manifest.Tensors[0].DType, source, w.Manifest.Source)
 	}
-	pack := mustLoad(t, filepath.Join(dir, weights.PackDir, weights.ManifestFile))
+	pack := mustLoad(t, filepath.Join(dir, weights.PackDir("f16"), weights.ManifestFile))
 	if got := pack.Layers(); !slices.Equal(got, []string{"conv1_1"}) || pack.Manifest.Tensors[0].DType != "float16" ||
 		!strings.HasPrefix(pack.Manifest.Source, w.Manifest.Source) {
 		t.Errorf("pack: layers %v, dtype %s, source %q", got, pack.Manifest.Tensors[0].DType, pack.Manifest.Source)
@@ -124,7 +125,7 @@ func TestEnsureDownloadsConvertsAndPacks(t *testing.T) {
 	}
 
 	// Re-running finds everything in place: no request, no file rewritten.
-	packStat, _ := os.Stat(filepath.Join(dir, weights.PackDir, weights.BinaryFile))
+	packStat, _ := os.Stat(filepath.Join(dir, weights.PackDir("f16"), weights.BinaryFile))
 	log.Reset()
 	if _, err := Ensure(opt); err != nil {
 		t.Fatal(err)
@@ -132,7 +133,7 @@ func TestEnsureDownloadsConvertsAndPacks(t *testing.T) {
 	if s.hits.Load() != 1 || !strings.Contains(log.String(), "is in place") {
 		t.Errorf("second run: %d requests, output:\n%s", s.hits.Load(), log.String())
 	}
-	if st, _ := os.Stat(filepath.Join(dir, weights.PackDir, weights.BinaryFile)); !st.ModTime().Equal(packStat.ModTime()) {
+	if st, _ := os.Stat(filepath.Join(dir, weights.PackDir("f16"), weights.BinaryFile)); !st.ModTime().Equal(packStat.ModTime()) {
 		t.Errorf("the pack was rewritten on a re-run")
 	}
 
@@ -291,9 +292,42 @@ func TestPackFromConvertedWeights(t *testing.T) {
 	if _, err := Ensure(Options{Dir: dir, PackUpTo: "conv2_1", Sources: []Source{dead}}); err != nil {
 		t.Fatal(err)
 	}
-	pack := mustLoad(t, filepath.Join(dir, weights.PackDir, weights.ManifestFile))
+	pack := mustLoad(t, filepath.Join(dir, weights.PackDir("f16"), weights.ManifestFile))
 	if got := pack.Layers(); !slices.Equal(got, []string{"conv1_1", "conv1_2", "conv2_1"}) || pack.Manifest.Tensors[0].DType != "float16" {
 		t.Errorf("pack layers %v, dtype %s", got, pack.Manifest.Tensors[0].DType)
+	}
+	// The 8-bit pack beside it: int8 weights, float32 biases, a quarter
+	// of float32's size for the weights.
+	q8 := mustLoad(t, filepath.Join(dir, weights.PackDir("q8"), weights.ManifestFile))
+	if got := q8.Layers(); !slices.Equal(got, []string{"conv1_1", "conv1_2", "conv2_1"}) || q8.Manifest.Tensors[0].DType != "int8" ||
+		q8.Manifest.Tensors[1].DType != "float32" || !strings.HasSuffix(q8.Manifest.Source, "; the page's pack: 8-bit (int8 weights with a float32 scale per output channel)") {
+		t.Errorf("q8 pack layers %v, tensors %+v, source %q", got, q8.Manifest.Tensors[:2], q8.Manifest.Source)
+	}
+	if q8.Manifest.Size*2 > pack.Manifest.Size+4096 {
+		t.Errorf("q8 pack %d bytes, f16 %d: want about half", q8.Manifest.Size, pack.Manifest.Size)
+	}
+
+	// A pack of an older manifest version is written again (the page needs
+	// per-tensor SHA-256s to use layers as they arrive); a current one is
+	// kept.
+	old := pack.Manifest
+	old.Version = 1
+	for i := range old.Tensors {
+		old.Tensors[i].SHA256 = ""
+	}
+	js, _ := json.Marshal(old)
+	if err := os.WriteFile(filepath.Join(dir, weights.PackDir("f16"), weights.ManifestFile), js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	q8Stat, _ := os.Stat(filepath.Join(dir, weights.PackDir("q8"), weights.ManifestFile))
+	if _, err := Ensure(Options{Dir: dir, PackUpTo: "conv2_1", Sources: []Source{dead}}); err != nil {
+		t.Fatal(err)
+	}
+	if p := mustLoad(t, filepath.Join(dir, weights.PackDir("f16"), weights.ManifestFile)); p.Manifest.Version != weights.Version {
+		t.Errorf("the version 1 pack was kept")
+	}
+	if st, _ := os.Stat(filepath.Join(dir, weights.PackDir("q8"), weights.ManifestFile)); !st.ModTime().Equal(q8Stat.ModTime()) {
+		t.Errorf("the current q8 pack was rewritten")
 	}
 	w, _, _ := pack.Tensor("conv2_1.weight")
 	full := mustLoad(t, filepath.Join(dir, weights.ManifestFile))

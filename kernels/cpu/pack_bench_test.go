@@ -1,0 +1,30 @@
+package cpu
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkPackConv: packing conv3_2's im2col block (256 channels at 64²,
+// one job's KC×NC block) for 16-column panels, in floats per second.
+func BenchmarkPackConv(b *testing.B) {
+	const cin, h, w, nr = 256, 64, 64, 16
+	r := rand.New(rand.NewPCG(1, 2))
+	src := make([]float32, cin*h*w)
+	for i := range src {
+		src[i] = r.Float32()
+	}
+	op := &convOperand{src: src, cin: cin, h: h, w: w}
+	nc := gemmNC / nr * nr
+	dst := make([]float32, gemmKC*nc)
+	n := 0
+	for b.Loop() {
+		for k0 := 0; k0 < cin*9; k0 += gemmKC {
+			for n0 := 0; n0 < h*w; n0 += nc {
+				op.packB(dst, k0, min(gemmKC, cin*9-k0), n0, min(nc, h*w-n0), nr)
+				n += min(gemmKC, cin*9-k0) * min(nc, h*w-n0)
+			}
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds()/1e9, "Gfloat/s")
+}
