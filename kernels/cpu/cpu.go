@@ -66,7 +66,7 @@ func (c *Backend) Alloc(n int) (kernels.Tensor, error) { return naive.Alloc("cpu
 // rates, the one most products use first.
 func (c *Backend) Describe() string {
 	k := c.kernels[0]
-	s := fmt.Sprintf("pure Go, %d worker(s), %s GEMM micro-kernel (%.0f GFLOP/s measured", c.workers, k.name, k.rate)
+	s := fmt.Sprintf("Go on %d worker(s), %s GEMM micro-kernel (%.0f GFLOP/s measured", c.workers, k.name, k.rate)
 	if len(c.kernels) > 1 {
 		last := c.kernels[len(c.kernels)-1]
 		s += fmt.Sprintf("; %s %.0f", last.name, last.rate)
