@@ -4,7 +4,8 @@
 // (values.js), from the link to Go and back, from the controls to Go for
 // its check, into the link (link.js) and into each run (runs.js). The
 // weights (weightspanel.js, layers.js) and the images (imagepanel.js) have
-// their own modules; settings.js holds the pure helpers.
+// their own modules, as have the regions panel (masks.js) and the layer
+// explorer (explorer.js); settings.js holds the pure helpers.
 //
 // For the browser tests and the curious, window.crema = {state, chart}.
 
@@ -22,8 +23,10 @@ import { build } from "./build.js";
 import { packURL } from "./weights.js";
 import { registerOffline } from "./offline.js";
 import { poster, showPoster, reportHeight } from "./embed.js";
+import { regionsState } from "./masks.js"; // the regions panel: the controls of content_masks, style_masks, region_styles
+import { wireExplorer } from "./explorer.js";
 
-window.crema = { state, chart };
+window.crema = { state, chart, regions: regionsState };
 
 let gotLinkAnswer;
 /** Go's answer to the link's settings. */
@@ -118,6 +121,7 @@ wireRuns();
 wireWeights();
 wireShare();
 wireImages();
+wireExplorer();
 $("build").textContent = `crema ${build.label}${build.version !== build.label ? ` (${build.version})` : ""}`;
 reportHeight();
 if (poster) {

@@ -111,6 +111,23 @@ t("every setting in the schema has a control that shows a link's value and write
           assert.ok(!link.get(f.name), `${what}: the link still has ${f.name}`);
           continue;
         }
+        // The regions panel (js/masks.js): content masks are regions, style
+        // masks one line per style image; each shown mask is [data-mask].
+        case "masks": {
+          const n = f.example.split(",").length;
+          await p.waitForFunction(([name, n]) => document.querySelectorAll(`[data-field="${name}"] [data-mask]`).length === n, [f.name, n]);
+          break;
+        }
+        case "regions": {
+          // Region i's style picker and weight: "2+3:0.5" → 2+3 and 0.5.
+          for (const [i, r] of f.example.split(",").entries()) {
+            const [styles, weight = "1"] = r.split(":");
+            await p.waitForSelector(`#region-${i + 1}-style`);
+            assert.equal(await p.inputValue(`#region-${i + 1}-style`), styles, `${what}: region ${i + 1}'s style`);
+            assert.equal(Number(await p.inputValue(`#region-${i + 1}-weight`)), Number(weight), `${what}: region ${i + 1}'s weight`);
+          }
+          break;
+        }
         default:
           assert.fail(`no check for a field of kind ${f.kind} (${f.name})`);
       }

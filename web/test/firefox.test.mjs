@@ -1,0 +1,100 @@
+// The page in Firefox: Debian's firefox-esr, headless, driven by
+// puppeteer-core over WebDriver BiDi (tools/firefox.mjs), with WebGPU on
+// wgpu (Mesa's lavapipe here), a second WebGPU implementation beside the
+// Chromium/SwiftShader of the other page tests. The dev server is started
+// as harness.mjs starts it, with the same test weights; the page is loaded
+// from http://localhost:PORT/ (WebGPU needs a secure context).
+//
+//   node --test web/test/firefox.test.mjs          (part of `make test-browser`)
+//
+// Environment: FIREFOX (default /usr/bin/firefox-esr).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FIREFOX, launchFirefox } from "../../tools/firefox.mjs";
+import { ROOT, REAL_WEIGHTS, SHARED_WEIGHTS, DEEPEST } from "./harness.mjs";
+
+if (!existsSync(FIREFOX)) throw new Error(`no Firefox at ${FIREFOX}: run \`make deps\` (or set FIREFOX)`);
+
+let server, browser, tmp, url;
+
+before(async () => {
+  // The dev server on the test weights, as harness.mjs's start() runs it.
+  tmp = mkdtempSync(join(tmpdir(), "crema-firefox-test-"));
+  const weights = join(tmp, "weights");
+  const src = REAL_WEIGHTS ? [SHARED_WEIGHTS] : ["-synthetic", "-upto", DEEPEST];
+  execFileSync("go", ["run", "./tools/convert", "-o", weights, ...src], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+  const serveBin = join(tmp, "serve");
+  execFileSync("go", ["build", "-o", serveBin, "./tools/serve"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  server = spawn(serveBin, ["-addr", "127.0.0.1:0", "-fetch", "-weights", weights], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  url = await new Promise((ok, fail) => {
+    let out = "";
+    server.stdout.on("data", (d) => {
+      out += d;
+      const m = /crema on http:\/\/[^/\s]+:(\d+)\//.exec(out);
+      if (m) ok(`http://localhost:${m[1]}/`);
+    });
+    server.on("exit", (code) => fail(new Error(`serve exited (${code}) before listening: ${out}`)));
+  });
+  browser = await launchFirefox();
+});
+
+after(async () => {
+  if (browser) await browser.close().catch(() => {});
+  if (server) server.kill();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Opens query in a new page that keeps its console in page.logs. */
+async function open(query) {
+  const page = await browser.newPage();
+  page.logs = [];
+  page.on("console", (m) => page.logs.push(m.text()));
+  page.on("pageerror", (e) => page.logs.push(`pageerror: ${e.message}`));
+  await page.goto(url + query);
+  return page;
+}
+
+/** Waits for fn (evaluated in the page) to be truthy, failing with the
+ * page's last console lines. */
+async function until(page, what, fn, timeout) {
+  try {
+    await page.waitForFunction(fn, { timeout, polling: 250 });
+  } catch (e) {
+    throw new Error(`${what}: ${e.message}; console: ${page.logs.slice(-10).join(" | ")}`);
+  }
+}
+
+test("Firefox: the page runs on WebGPU, and the loss falls", async () => {
+  const page = await open("?image_size=24&num_iterations=2&preview_every=1");
+  await until(page, "no backend", () => window.crema?.state.backend, 120_000);
+  const be = await page.evaluate(() => window.crema.state.backend);
+  assert.equal(be.name, "webgpu", `Firefox has WebGPU here (lavapipe), but the page chose ${be.name}: ${be.reason}`);
+  assert.match(await page.$eval("#backend", (el) => el.textContent), /^Backend: WebGPU · \S/);
+  await until(page, "weights never loaded", () => window.crema?.state.weights, 120_000);
+  await until(page, "settings never settled", () => window.crema.state.loaded && !window.crema.state.checking, 60_000);
+  await page.click("#run");
+  await until(page, "the run never ended", () => !window.crema.state.run && !window.crema.state.queue.length, 300_000);
+  assert.match(await page.$eval("#status", (el) => el.textContent), /done after 2 iterations/);
+  const [first, last] = await page.evaluate(() => window.crema.chart.ends("total"));
+  assert.ok(last < first, `WebGPU on Firefox: total loss ${first} → ${last} did not fall`);
+  const after = await page.evaluate(() => window.crema.state.backend);
+  assert.equal(after.name, "webgpu", `the run left the GPU: ${after.reason}`);
+  await page.close();
+});
+
+test("Firefox: a failing GPU self-test puts the page on the CPU and says why", async () => {
+  const page = await open("?backend=auto,fault=selftest&image_size=24&num_iterations=1");
+  await until(page, "no backend", () => window.crema?.state.backend, 120_000);
+  const be = await page.evaluate(() => window.crema.state.backend);
+  assert.equal(be.name, "cpu", `a failing self-test left the page on ${be.name}`);
+  assert.equal(be.fallback, true);
+  assert.match(be.reason, /^webgpu: self-test: .* differs from the CPU/);
+  assert.match(await page.$eval("#backend", (el) => el.textContent), /CPU \(fallback\)/);
+  await until(page, "no notice", () => document.querySelector("#notices")?.textContent.includes("self-test"), 30_000);
+  assert.match(await page.$eval("#notices", (el) => el.textContent), /WebGPU is not available here \(webgpu: self-test: .+\), so crema runs on the CPU/);
+  await page.close();
+});
