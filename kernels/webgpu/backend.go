@@ -38,7 +38,8 @@ type Backend struct {
 	slots      int // uniform slots used in uni
 	dispatches int // pending in cmds
 	stats      Stats
-	poison     bool // InjectFault: make the next batch invalid
+	poison     bool // InjectFault(FaultValidation): make the next batch invalid
+	oom        bool // InjectFault(FaultOutOfMemory): fail the next new buffer
 
 	broken error // why the device is unusable (lost or failed); nil while it works
 	err    error // an allocation failure inside an operation, for the next Read
@@ -76,6 +77,9 @@ const (
 	// invalid, as an invalid dispatch would: its work is lost and the next
 	// Read fails with the device's validation error.
 	FaultValidation Fault = "validation"
+	// FaultOutOfMemory (InjectFault only) makes the next allocation of a new
+	// buffer fail as the device's out-of-memory error would.
+	FaultOutOfMemory Fault = "oom"
 )
 
 // Options configure OpenWith; the zero value is what Open uses.
@@ -179,12 +183,18 @@ func DestroyDevice(b kernels.Backend) {
 
 // InjectFault makes b, a WebGPU backend (checked or not), fail as fault
 // says, for tests of the error paths: FaultValidation makes the next
-// submitted batch invalid. On other backends it does nothing.
+// submitted batch invalid, FaultOutOfMemory the next new buffer fail. On
+// other backends it does nothing.
 func InjectFault(b kernels.Backend, fault Fault) {
-	if g := unwrap(b); g != nil && fault == FaultValidation {
+	if g := unwrap(b); g != nil {
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		g.poison = true
+		switch fault {
+		case FaultValidation:
+			g.poison = true
+		case FaultOutOfMemory:
+			g.oom = true
+		}
 	}
 }
 

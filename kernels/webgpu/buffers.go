@@ -72,6 +72,10 @@ func (g *Backend) newTensor(n int, label string) (*tensor, error) {
 		return nil, devErr(false, "webgpu: cannot allocate %d floats (%.1f MiB): %.1f MiB are in use and this GPU's budget is %.1f MiB",
 			n, mib(int64(n)*4), mib(g.live), mib(g.budget))
 	}
+	if g.oom {
+		g.oom = false
+		return nil, devErr(false, "webgpu: cannot allocate %d floats (%.1f MiB): out of memory (injected by a test)", n, mib(int64(n)*4))
+	}
 	g.nextID++
 	id := g.nextID
 	checked := size >= checkedAllocBytes

@@ -27,9 +27,13 @@ var (
 	flipModule = newModule("convflip.wgsl", flipParams{})
 
 	kConvFlip = &kernelSpec{name: "conv flip", module: flipModule, entry: "main", bindings: "urw"}
+	// conv.wgsl's finish adds the split-K slices whatever the tile shape.
+	kConvFwdSum = &kernelSpec{name: "conv forward finish", module: convModule, entry: "finish", bindings: "u--rww"}
+	kConvBwdSum = &kernelSpec{name: "conv backward finish", module: convModule, entry: "finish", bindings: "u--rww", constants: "BACKWARD=1"}
 )
 
-// convKernels are conv.wgsl's pipelines for one tile shape and tile depth BK.
+// convKernels are conv.wgsl's pipelines for one tile shape and tile depth BK
+// (and the finish pipelines, which all shapes share).
 type convKernels struct {
 	bk                       int
 	tile                     convTile
@@ -46,8 +50,8 @@ func newConvKernels(bk int, tile convTile) *convKernels {
 		tile:   tile,
 		fwd:    k("conv forward", "main", "urrrww", ""),
 		bwd:    k("conv backward", "main", "urrrww", ",BACKWARD=1"),
-		fwdSum: k("conv forward finish", "finish", "u--rww", ""),
-		bwdSum: k("conv backward finish", "finish", "u--rww", ",BACKWARD=1"),
+		fwdSum: kConvFwdSum,
+		bwdSum: kConvBwdSum,
 	}
 }
 

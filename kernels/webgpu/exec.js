@@ -88,11 +88,16 @@ function scoped(f) {
   const oom = device.popErrorScope();
   return Promise.all([oom, validation, internal]).then(
     ([o, v, i]) => {
-      if (thrown) return `exception: ${(thrown && thrown.message) || thrown}`;
-      if (o) return `out of memory: ${o.message}`;
-      if (v) return `validation error: ${v.message}`;
-      if (i) return `internal error: ${i.message}`;
-      return "";
+      let msg = "";
+      if (thrown) msg = `exception: ${(thrown && thrown.message) || thrown}`;
+      else if (o) msg = `out of memory: ${o.message}`;
+      else if (v) msg = `validation error: ${v.message}`;
+      else if (i) msg = `internal error: ${i.message}`;
+      if (!msg) return "";
+      // The browser's message may go on with lines of context (" - While
+      // encoding ..."): they go to the console; the error keeps the first.
+      console.error("crema webgpu: " + msg);
+      return msg.split("\n")[0].trim();
     },
     (e) => `error scope: ${(e && e.message) || e}`,
   );

@@ -65,10 +65,10 @@ type kernelSpec struct {
 // all before the first operation.
 func kernelSpecs() []*kernelSpec {
 	ks := []*kernelSpec{kElementwise, kAdam, kTVGrad, kPartial, kFinish, kDotsPartial, kDotsFinish, kRowSum, kScatter, kResample,
-		kPoolFwd, kPoolBwd, kSortInit, kSortLocal, kSortGlobal, kSortFinal, kMatMul, kMatMulSum, kConvFlip}
+		kPoolFwd, kPoolBwd, kSortInit, kSortLocal, kSortGlobal, kSortFinal, kMatMul, kMatMulSum, kConvFlip, kConvFwdSum, kConvBwdSum}
 	for _, tile := range convTiles {
 		ck := convKernelsOf[tile]
-		ks = append(ks, ck.fwd, ck.bwd, ck.fwdSum, ck.bwdSum)
+		ks = append(ks, ck.fwd, ck.bwd)
 	}
 	return ks
 }

@@ -226,6 +226,21 @@ func TestInjectFault(t *testing.T) {
 	}
 }
 
+// TestInjectOutOfMemory: the next new buffer fails as the device's
+// out-of-memory error would (an Alloc error wrapping ErrDevice, the backend
+// still usable), once.
+func TestInjectOutOfMemory(t *testing.T) {
+	g, _ := newFakeBackend(t)
+	InjectFault(kernels.Checked(g), FaultOutOfMemory)
+	_, err := g.Alloc(1000)
+	if err == nil || !errors.Is(err, kernels.ErrDevice) || !strings.Contains(err.Error(), "out of memory") || g.LastError() != err {
+		t.Fatalf("Alloc: %v", err)
+	}
+	if _, err := g.Alloc(1000); err != nil {
+		t.Fatalf("the next Alloc: %v", err)
+	}
+}
+
 // TestDotsBatches: L-BFGS's 66 dot products over 23 vectors become batches
 // of at most 8 pairs over at most 6 vectors, each pair's vectors named by
 // its nibbles, and one finish; 12 dispatches in all instead of 132.
