@@ -20,15 +20,22 @@ export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
  * workgroup memory, 5 s for a 16 KiB conv tile, against 0.2 s without it —
  * that creating crema's ~50 pipelines at start-up would take a minute.
  * Real GPUs compile it in microseconds. */
-export const WEBGPU_FLAGS = [
-  "--enable-unsafe-webgpu",
-  "--enable-features=Vulkan",
-  "--use-vulkan=swiftshader",
-  "--use-webgpu-adapter=swiftshader",
-  "--use-angle=swiftshader",
-  "--disable-vulkan-surface",
-  "--enable-dawn-features=disable_workgroup_init",
-];
+export function webgpuFlags(...dawnFeatures) {
+  // Chromium keeps only the last --enable-dawn-features, so every Dawn
+  // feature goes into one flag.
+  return [
+    "--enable-unsafe-webgpu",
+    "--enable-features=Vulkan",
+    "--use-vulkan=swiftshader",
+    "--use-webgpu-adapter=swiftshader",
+    "--use-angle=swiftshader",
+    "--disable-vulkan-surface",
+    `--enable-dawn-features=${["disable_workgroup_init", ...dawnFeatures].join(",")}`,
+  ];
+}
+
+/** webgpuFlags() with no Dawn features of the caller's. */
+export const WEBGPU_FLAGS = webgpuFlags();
 
 /** Runs as root in a container and keeps Chromium off the (closed) network. */
 export const QUIET_FLAGS = [

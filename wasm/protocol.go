@@ -54,6 +54,9 @@ type Inbound struct {
 	Content  *Image            `json:"content,omitempty"`  // images
 	Styles   []Image           `json:"styles,omitempty"`   // images
 	Values   map[string]string `json:"values,omitempty"`   // settings, start: setting name → text, over the page's defaults
+	// Shape (settings): the sizes of the page's images, for the memory
+	// model before the images themselves are sent (memory.go).
+	Shape *transfer.JobShape `json:"shape,omitempty"`
 	// Control (control.go): labels' image; a start's content_from_style
 	// (the explorer's tiles: the first style image stands for the content).
 	Image            *Image `json:"image,omitempty"`
@@ -117,6 +120,10 @@ type SettingsInfo struct {
 	Refused  []transfer.FieldError `json:"refused,omitempty"`
 	Error    string                `json:"error,omitempty"`   // why they would not run on the loaded weights
 	Waiting  []string              `json:"waiting,omitempty"` // layers they need that are still downloading
+	// Memory (settings only): the memory model's plan of the run on this
+	// backend with the page's images: what it needs untiled and as
+	// planned, the budget, the tiles, the largest sizes that fit (memory.go).
+	Memory *transfer.Plan `json:"memory,omitempty"`
 }
 
 // ProgressMsg carries one transfer.Progress.

@@ -72,6 +72,7 @@ func (w *worker) handle(in Inbound) {
 		s, refused := parseSettings(in.Values)
 		msg := settingsInfo(OutSettings, 0, s, refused)
 		msg.Error, msg.Waiting = w.check(s)
+		w.withMemory(&msg, s, in.Shape) // memory.go
 		w.post(msg)
 	case InStart:
 		w.fail(InStart, in.ID, w.start(in.ID, in.Values, in.ContentFromStyle))

@@ -353,7 +353,14 @@ func TestReadyCarriesTheSchemaAndThePageDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"name":"image_size","kind":"int"`, `"page_max":1024`, `"choices":["gram","cov","meanstd","mmd"]`,
+	// image_size has no page cap of its own (the memory model's plan is
+	// the page's limit): its control's max is the schema's 4096.
+	for _, f := range r.Schema {
+		if f.Name == "image_size" && (f.Max != 4096 || f.PageMax != 0) {
+			t.Errorf("image_size reaches the page with max %g, page_max %g; want 4096 and none", f.Max, f.PageMax)
+		}
+	}
+	for _, want := range []string{`"name":"image_size","kind":"int"`, `"page_max":4,`, `"choices":["gram","cov","meanstd","mmd"]`,
 		`"page_choices":["conv1_1","conv2_1","conv3_1","conv4_1","conv5_1"]`, `"control":"buttons"`} {
 		if !strings.Contains(string(js), want) {
 			t.Errorf("ready JSON lacks %s", want)

@@ -30,14 +30,17 @@ type Estimate struct {
 // Total is everything a GPU must hold at once.
 func (e Estimate) Total() int64 { return e.Weights + e.Run + e.GPU }
 
-// EstimateBytes is the memory model of a run: what running job on
-// network weights src allocates, found by running it — transfer.Run itself,
-// one iteration per stage — on a backend that computes nothing and counts
-// every allocation (so that it can never drift from what a run does:
-// every statistic, cost, mask and optimiser is counted as it is
-// implemented). It takes a fraction of a real iteration's host work
-// (resizing the images) and no device work. The session compares it with
-// the GPU's budget before each run; the high-resolution work shares it.
+// EstimateBytes measures the memory of a run: what running job on network
+// weights src allocates, found by running it — transfer.Run itself, one
+// iteration per stage — on a backend that computes nothing and counts every
+// allocation (so that it cannot drift from what a run does: every
+// statistic, cost, mask, tile and optimiser is counted as it is
+// implemented), plus what the WebGPU backend keeps behind those tensors. It
+// takes a fraction of a real iteration's host work (resizing the images)
+// and no device work. It is the measurement that transfer's memory model
+// (transfer.PlanRun, which the session and transfer.Run hold against the
+// GPU's budget, webgpu.Backend.Budget) is tested against. The meter has no
+// budget of its own, so a run is planned against the host's.
 func EstimateBytes(src model.WeightSource, job transfer.Job) (Estimate, error) {
 	m := &meter{}
 	net, err := model.New(kernels.Checked(m), src)

@@ -9,7 +9,6 @@ package session
 import (
 	"context"
 	"errors"
-	"fmt"
 	"image"
 	"strings"
 
@@ -47,11 +46,6 @@ type Session struct {
 	info BackendInfo
 	src  model.WeightSource
 	net  *model.Net
-
-	// The memory model's network (EstimateBytes), built on first use for src.
-	meter    *meter
-	meterNet *model.Net
-	meterSrc model.WeightSource
 
 	// OnBackend, when set, is told when a run moves to another backend (a
 	// lost or failing GPU).
@@ -154,9 +148,9 @@ func (s *Session) Weights() WeightsInfo {
 }
 
 // Run runs job on the session's network (transfer.Run, which checks the
-// settings first). On a GPU, a run whose memory estimate (EstimateBytes)
-// exceeds the GPU's budget or its largest buffer runs on the CPU from the
-// start; when the GPU fails during the run (device lost, a validation,
+// settings first). On a GPU, a run that the memory model cannot fit in the
+// GPU's budget and largest buffer (transfer.PlanRun; webgpu.Backend.Budget
+// derives them from the adapter) runs on the CPU from the start; when the GPU fails during the run (device lost, a validation,
 // out-of-memory or internal error, an allocation it cannot make), the run
 // carries on on the CPU from its last snapshot. Either way the session
 // keeps the CPU and OnBackend is told why.
@@ -207,50 +201,15 @@ func (s *Session) toCPU(why string) error {
 	return nil
 }
 
-// tooBig says why job cannot run on the session's GPU — its memory
-// estimate exceeds the budget or a tensor the largest buffer — or "".
+// tooBig says why job cannot run on the session's GPU — the memory model
+// (transfer.PlanRun, against the GPU's budget and its largest buffer, tiles
+// included) finds no way to fit it — or "".
 func (s *Session) tooBig(job transfer.Job) string {
-	var bud interface {
-		Budget() (total, perTensor int64)
+	plan, err := transfer.PlanRun(s.b, s.net, job.Settings, transfer.ShapeOf(job))
+	if err != nil || plan.Fits {
+		return "" // the run itself will say what is wrong, if anything
 	}
-	for b := s.b; b != nil; {
-		if x, ok := b.(interface{ Budget() (int64, int64) }); ok {
-			bud = x
-			break
-		}
-		u, ok := b.(interface{ Unwrap() kernels.Backend })
-		if !ok {
-			break
-		}
-		b = u.Unwrap()
-	}
-	if bud == nil {
-		return ""
-	}
-	if s.meterSrc != s.src {
-		s.meter, s.meterSrc = &meter{}, s.src
-		var err error
-		if s.meterNet, err = model.New(kernels.Checked(s.meter), s.src); err != nil {
-			s.meterNet = nil
-		}
-	}
-	if s.meterNet == nil {
-		return ""
-	}
-	est, err := s.meter.estimate(s.meterNet, job)
-	if err != nil {
-		return "" // the run itself will say what is wrong
-	}
-	total, per := bud.Budget()
-	mib := func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
-	switch {
-	case est.Total() > total:
-		return fmt.Sprintf("this run needs about %s of GPU memory (weights %s, run %s, GPU scratch %s), more than this GPU's budget of %s",
-			mib(est.Total()), mib(est.Weights), mib(est.Run), mib(est.GPU), mib(total))
-	case est.Largest > per:
-		return fmt.Sprintf("this run needs a %s tensor, more than this GPU's largest buffer of %s", mib(est.Largest), mib(per))
-	}
-	return ""
+	return "the run does not fit in the GPU's memory: " + plan.Reason
 }
 
 // onCPU reports whether the session already runs on the host (the CPU or

@@ -68,6 +68,16 @@ func Run(ctx context.Context, b kernels.Backend, net *model.Net, job Job, hooks 
 			return nil, err
 		}
 	}
+	// The memory model (memory.go): refuse before any work what cannot
+	// fit, tile what fits only in tiles (tile.go).
+	plan, err := PlanRun(b, net, s, ShapeOf(job))
+	if err != nil {
+		return nil, err
+	}
+	if !plan.Fits {
+		return nil, errors.New(plan.Reason)
+	}
+	r.plan = plan
 	return r.run()
 }
 
@@ -103,16 +113,24 @@ func (r *runner) planRegions() error {
 		}
 		r.smasks[i] = m
 	}
+	r.regions = regionList(s, len(r.job.Styles))
+	return nil
+}
+
+// regionList lists the regions of s with nStyles style images (the memory
+// model reads them without the masks).
+func regionList(s Settings, nStyles int) []regionPlan {
+	var regions []regionPlan
 	switch {
-	case len(r.cmasks) == 0:
-		all := make([]int, len(r.job.Styles))
+	case len(s.ContentMasks) == 0:
+		all := make([]int, nStyles)
 		for i := range all {
 			all[i] = i
 		}
-		r.regions = []regionPlan{{mask: -1, styles: all, weight: 1}}
+		regions = []regionPlan{{mask: -1, styles: all, weight: 1}}
 	case len(s.RegionStyles) == 0:
-		for i := range r.cmasks {
-			r.regions = append(r.regions, regionPlan{mask: i, styles: []int{i}, weight: 1})
+		for i := range s.ContentMasks {
+			regions = append(regions, regionPlan{mask: i, styles: []int{i}, weight: 1})
 		}
 	default:
 		for i, rs := range s.RegionStyles {
@@ -120,10 +138,10 @@ func (r *runner) planRegions() error {
 			for _, n := range rs.Styles {
 				p.styles = append(p.styles, n-1)
 			}
-			r.regions = append(r.regions, p)
+			regions = append(regions, p)
 		}
 	}
-	return nil
+	return regions
 }
 
 func checkJob(job Job, s Settings, styled bool) error {
@@ -193,18 +211,26 @@ type runner struct {
 	cmasks  []*image.Gray
 	smasks  []*image.Gray
 	regions []regionPlan
+
+	plan Plan // the memory model's plan: which stages are tiled (memory.go)
 }
 
-// stagePlan is one image size and the iteration it runs up to.
-type stagePlan struct{ w, h, until int }
+// stagePlan is one image size and the iteration it runs up to (tile: the
+// tile side of a tiled stage, tile.go).
+type stagePlan struct{ w, h, until, tile int }
 
 func (r *runner) run() (*image.RGBA, error) {
 	s := r.s
 	cb := r.job.Content.Bounds()
 	w, h := FitSize(cb.Dx(), cb.Dy(), s.ImageSize)
-	plans := []stagePlan{{w, h, s.Iterations}}
+	plans := []stagePlan{{w: w, h: h, until: s.Iterations}}
 	if s.CoarseToFine {
-		plans = []stagePlan{{max(1, w/2), max(1, h/2), s.Iterations / 2}, {w, h, s.Iterations}}
+		plans = []stagePlan{{w: max(1, w/2), h: max(1, h/2), until: s.Iterations / 2}, {w: w, h: h, until: s.Iterations}}
+	}
+	for i := range plans {
+		if i < len(r.plan.Stages) {
+			plans[i].tile = r.plan.Stages[i].Tile
+		}
 	}
 	var x []float32 // [3, h, w]: network units, carried between stages
 	for i, p := range plans {
@@ -215,6 +241,14 @@ func (r *runner) run() (*image.RGBA, error) {
 			prev := plans[i-1]
 			x = resizePlanar(x, 3, prev.h, prev.w, p.h, p.w)
 			r.note = joinNote(r.note, fmt.Sprintf("coarse-to-fine: continuing at %d×%d from iteration %d", p.w, p.h, r.iter))
+		}
+		if p.tile > 0 { // tile.go
+			var img *image.RGBA
+			var err error
+			if x, img, err = r.runTiled(in, x, p.until, i == len(plans)-1, p.tile); img != nil || err != nil || i == len(plans)-1 {
+				return img, err
+			}
+			continue
 		}
 		st, img, err := r.runStage(in, x, p.until, i == len(plans)-1)
 		if st == nil || img != nil || err != nil || i == len(plans)-1 {

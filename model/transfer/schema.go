@@ -101,7 +101,7 @@ type num struct{ min, max float64 }
 // the page's controls are derived from it.
 var Schema = []Field{
 	intField(Field{Name: "image_size", Help: "long side of the output image, pixels", CLI: "512", Page: "256",
-		Min: MinImageSize, Max: MaxImageSize, HasMin: true, HasMax: true, PageMax: 1024,
+		Min: MinImageSize, Max: MaxImageSize, HasMin: true, HasMax: true, // the page's limit is the memory model's (Plan)
 		Group: "more", Label: "Image size (px, long side)", Step: 8},
 		func(s *Settings) *int { return &s.ImageSize }),
 	intField(Field{Name: "num_iterations", Help: "optimiser iterations", CLI: "500", Page: "200",
@@ -216,6 +216,19 @@ var Schema = []Field{
 	boolField(Field{Name: "coarse_to_fine", Help: "1 runs half the iterations at half size first", CLI: "0", Page: "0",
 		Group: "more", Label: "Coarse to fine (half size first)"},
 		func(s *Settings) *bool { return &s.CoarseToFine }),
+	// High resolution (issue 13; memory.go, tile.go).
+	intField(Field{Name: "tile_size", Help: "optimise the image in square tiles of this side, pixels, with a margin for the receptive field, shifted at random every pass (0: only when the run does not fit in memory)",
+		CLI: "0", Page: "0", Min: 0, Max: MaxImageSize, HasMin: true, HasMax: true, Step: 8,
+		Group: "more", Label: "Tile size (px, 0 = when needed)"},
+		func(s *Settings) *int { return &s.TileSize }),
+	intField(Field{Name: "tile_passes", Help: "passes over the tiles of a tiled stage (each tile gets its share of the stage's iterations in every pass)",
+		CLI: "2", Page: "2", Min: 1, Max: 100, HasMin: true, HasMax: true,
+		Group: "more", Label: "Passes over the tiles"},
+		func(s *Settings) *int { return &s.TilePasses }),
+	intField(Field{Name: "memory_limit", Help: "MiB of memory the run may use (0: the device's budget: a GPU's, a browser tab's 1 GiB on the CPU, half the machine's memory natively); a run that does not fit is tiled, or refused before it starts",
+		CLI: "0", Page: "0", Min: 0, Max: 1 << 20, HasMin: true, HasMax: true, Step: 64,
+		Group: "more", Label: "Memory limit (MiB, 0 = the device's)"},
+		func(s *Settings) *int { return &s.MemoryLimit }),
 	intField(Field{Name: "preview_every", Help: "iterations between previews (0: none)", CLI: "0", Page: "5",
 		Min: 0, Max: 100000, HasMin: true, HasMax: true, Group: "more", Label: "Preview every (iterations)", PageOnly: true},
 		func(s *Settings) *int { return &s.PreviewEvery }),

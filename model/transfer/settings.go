@@ -135,6 +135,9 @@ func (s Settings) normalized() Settings {
 	if len(s.ContentLayers) == 0 {
 		s.ContentLayers = d.ContentLayers
 	}
+	if s.TilePasses == 0 {
+		s.TilePasses = d.TilePasses
+	}
 	return s
 }
 

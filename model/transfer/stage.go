@@ -24,6 +24,10 @@ type inputs struct {
 
 	styleMasks [][]float32 // per style: [sh_i, sw_i] weights, or nil (all of it)
 	regions    []region    // at least one when there are style layers
+
+	// tile, for a tiled stage's losses (tile.go): the style targets are
+	// computed through windows of at most tile pixels of the style images.
+	tile int
 }
 
 // region is one region of the output at a stage's size.
@@ -53,6 +57,10 @@ type stage struct {
 	lr, maxStep  float64 // current Adam learning rate / L-BFGS step cap
 
 	cur Progress // losses of the last evaluation
+
+	// off, in a tiled stage: the style terms (j·len(regions) + r) left
+	// out of the current tile (their region has no weight there).
+	off []bool
 }
 
 // pixelUnit is one 0–255 pixel level in the network's input units.
@@ -161,11 +169,18 @@ func newStage(b kernels.Backend, net *model.Net, s Settings, layers []LayerWeigh
 				return nil, err
 			}
 		}
-		// Style targets: one pass per style image at its own size, added
-		// to every region that takes the style.
+		// Style targets: one pass per style image at its own size (or,
+		// in a tiled stage, per window of it: tile.go), added to every
+		// region that takes the style.
 		for i, img := range in.styles {
 			users := regionsUsing(in.regions, i)
 			if len(users) == 0 {
+				continue
+			}
+			if in.tile > 0 {
+				if err := st.windowTargets(pool, lnames, i, users); err != nil {
+					return nil, err
+				}
 				continue
 			}
 			sw, sh := in.sizes[i][0], in.sizes[i][1]
@@ -290,7 +305,9 @@ func (st *stage) eval(x, dx kernels.Tensor) (float64, error) {
 		name := model.Canonical(l.Layer)
 		feat, _, _ := st.pass.Feature(name)
 		for r, rg := range st.in.regions {
-			st.styles[i*len(st.in.regions)+r].Forward(st.losses, slot, st.grads[name], feat, float32(s.StyleWeight*l.Weight*rg.weight))
+			if k := i*len(st.in.regions) + r; st.off == nil || !st.off[k] { // off: tile.go
+				st.styles[k].Forward(st.losses, slot, st.grads[name], feat, float32(s.StyleWeight*l.Weight*rg.weight))
+			}
 			slot++
 		}
 	}
@@ -302,6 +319,11 @@ func (st *stage) eval(x, dx kernels.Tensor) (float64, error) {
 	}
 	if err := b.ReadAt(st.host, st.losses, 0); err != nil {
 		return math.NaN(), err
+	}
+	for k, off := range st.off { // tile.go: terms left out of this tile
+		if off {
+			st.host[len(st.cnames)+k] = 0
+		}
 	}
 	return st.record(), nil
 }

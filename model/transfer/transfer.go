@@ -31,6 +31,20 @@
 //     content to the style's palette).
 //   - The layer explorer (Explore): the tiles of texture synthesis from
 //     noise with each style layer alone and the cumulative sets.
+//
+// High resolution (issue 13):
+//
+//   - The memory model (memory.go: PlanRun, EstimateMemory): the bytes a
+//     run needs for its settings and images' sizes on each backend, from a
+//     replay of its allocations, held against the device's budget (a GPU's,
+//     the host's, or memory_limit) before any work: Run refuses what cannot
+//     fit, with the largest size that does, and tiles what fits only in
+//     tiles.
+//   - Tiled optimisation (tile.go): a stage larger than tile_size (or that
+//     does not fit) is optimised tile by tile, with a margin of context for
+//     the receptive field, a feathered change, and a grid shifted at random
+//     every pass; style targets once, at the style's scale, through
+//     windows; content targets and masks per tile.
 package transfer
 
 import (
@@ -75,6 +89,10 @@ type Settings struct {
 	Seed           int64         `json:"seed"`
 	CoarseToFine   bool          `json:"coarse_to_fine"`
 	PreviewEvery   int           `json:"preview_every"` // iterations between previews; 0: none
+	// High resolution (issue 13; memory.go, tile.go).
+	TileSize    int `json:"tile_size"`    // tiles' side, pixels; 0: tiles only when the run does not fit
+	TilePasses  int `json:"tile_passes"`  // passes over the tiles of a tiled stage
+	MemoryLimit int `json:"memory_limit"` // MiB the run may use; 0: the device's budget (memory.go)
 }
 
 // Progress is reported after every update (Iter t is the image after t
@@ -91,6 +109,15 @@ type Progress struct {
 	TV      float64              `json:"tv"`
 	MS      float64              `json:"ms"`             // since the start of the run
 	Note    string               `json:"note,omitempty"` // e.g. a rollback after NaN, a backend switch
+	// In a tiled stage (tile.go): the tile being optimised (1-based) of
+	// the pass's Tiles, the pass of Passes, and the tile's core in the
+	// output's pixels (x0, y0, x1, y1); the losses are the tile's. Absent
+	// when the stage is not tiled.
+	Tile     int     `json:"tile,omitempty"`
+	Tiles    int     `json:"tiles,omitempty"`
+	Pass     int     `json:"pass,omitempty"`
+	Passes   int     `json:"passes,omitempty"`
+	TileRect *[4]int `json:"tile_rect,omitempty"`
 }
 
 // Job is one run: images and settings.
@@ -107,9 +134,10 @@ type Job struct {
 type Hooks struct {
 	Progress func(Progress)
 	Preview  func(iter int, img *image.RGBA)
-	// Fallback, when set, is called once if the backend reports
-	// kernels.ErrDeviceLost; the run continues on the backend and net it
-	// returns from the last host snapshot (taken every few iterations while a
-	// Fallback is set), with a Note saying so.
+	// Fallback, when set, is called once if the backend reports a GPU
+	// error (kernels.ErrDevice: a lost device, a validation, out-of-memory
+	// or internal error); the run continues on the backend and net it
+	// returns from the last host snapshot (taken every few iterations while
+	// a Fallback is set), with a Note saying so.
 	Fallback func() (kernels.Backend, *model.Net, error)
 }

@@ -21,7 +21,7 @@ import { chromium } from "playwright-core";
 import { createServer } from "node:http";
 import { readFileSync, existsSync } from "node:fs";
 import { join, extname, normalize } from "node:path";
-import { CHROMIUM, WEBGPU_FLAGS, QUIET_FLAGS } from "../chromium.mjs";
+import { CHROMIUM, webgpuFlags, QUIET_FLAGS } from "../chromium.mjs";
 import { ROOT, parseArgs, buildWasm, wasmExecPath, today } from "./common.mjs";
 import { markdown, writeSection, machine } from "./report.mjs";
 
@@ -42,10 +42,9 @@ const cfg = parseArgs(process.argv.slice(2), {
 });
 
 const FLAGS = [
-  ...WEBGPU_FLAGS,
+  // Timestamp queries (allow_unsafe_apis) let tf.profile() time WebGPU kernels.
+  ...webgpuFlags("allow_unsafe_apis"),
   ...QUIET_FLAGS,
-  // Timestamp queries let tf.profile() time WebGPU kernels.
-  "--enable-dawn-features=allow_unsafe_apis",
   "--enable-precise-memory-info",
 ];
 

@@ -23,6 +23,7 @@ type progressBar struct {
 	iter      int
 	drawn     bool
 	last      transfer.Progress
+	printed   int // the iteration last printed (non-terminal)
 }
 
 func newProgressBar(w io.Writer, total, printIter int) *progressBar {
@@ -32,7 +33,7 @@ func newProgressBar(w io.Writer, total, printIter int) *progressBar {
 			tty = true
 		}
 	}
-	return &progressBar{w: w, tty: tty, total: total, printIter: printIter, start: time.Now()}
+	return &progressBar{w: w, tty: tty, total: total, printIter: printIter, start: time.Now(), printed: -1}
 }
 
 func (p *progressBar) update(pr transfer.Progress) {
@@ -47,8 +48,9 @@ func (p *progressBar) update(pr transfer.Progress) {
 	case p.tty:
 		fmt.Fprintf(p.w, "\r%s\x1b[K", p.line())
 		p.drawn = true
-	case p.printIter > 0 && pr.Iter%p.printIter == 0:
+	case p.printIter > 0 && pr.Iter%p.printIter == 0 && pr.Iter != p.printed:
 		fmt.Fprintln(p.w, p.line())
+		p.printed = pr.Iter // a tiled stage reports an iteration once per tile
 	}
 }
 
@@ -69,8 +71,12 @@ func (p *progressBar) line() string {
 	for _, v := range p.last.Style {
 		style += v
 	}
-	return fmt.Sprintf("[%s] %d/%d  total %.4g  content %.4g  style %.4g  %.2f it/s  ETA %s",
+	line := fmt.Sprintf("[%s] %d/%d  total %.4g  content %.4g  style %.4g  %.2f it/s  ETA %s",
 		bar, p.iter, p.total, p.last.Total, p.last.Content, style, rate, eta)
+	if l := p.last; l.Tiles > 0 { // a tiled stage: the losses are the tile's
+		line += fmt.Sprintf("  tile %d/%d pass %d/%d", l.Tile, l.Tiles, l.Pass, l.Passes)
+	}
+	return line
 }
 
 func (p *progressBar) note(s string) {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -72,10 +73,14 @@ func transferMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if *saveIter > 0 {
 		s.PreviewEvery = *saveIter
+		saved := 0
 		hooks.Preview = func(iter int, img *image.RGBA) {
-			if iter == s.Iterations {
+			// A tiled stage previews after every tile: save when the
+			// iterations pass the next multiple of -save_iter.
+			if iter == s.Iterations || iter < (saved / *saveIter + 1)*(*saveIter) {
 				return // the final image is written below
 			}
+			saved = iter
 			path := iterPath(*c.output, iter)
 			if err := writeImage(path, img); err != nil {
 				bar.note("could not save " + path + ": " + oneLine(err))
@@ -84,6 +89,16 @@ func transferMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	job.Settings = s
 	fmt.Fprintf(stderr, "crema: %s on %s, %d×%d content, %d style image(s)\n", s.Optimizer, sess.Backend().Describe, job.Content.Bounds().Dx(), job.Content.Bounds().Dy(), len(job.Styles))
+	if plan, err := transfer.PlanRun(sess.Net().Backend(), sess.Net(), s, transfer.ShapeOf(job)); err == nil {
+		fmt.Fprintln(stderr, "crema: "+memoryLine(plan)) // highres.go
+		// The memory model's figure is also Go's soft memory limit (with
+		// the weights as read from the file and 64 MiB for the runtime and
+		// the decoded images): the collector works harder rather than let
+		// garbage take the process past the figure.
+		if plan.Fits {
+			debug.SetMemoryLimit(plan.Memory.Total() + plan.Memory.Weights + 64<<20)
+		}
+	}
 	img, runErr := sess.Run(ctx, job, hooks)
 	bar.finish()
 	if logErr != nil {

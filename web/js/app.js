@@ -25,6 +25,7 @@ import { registerOffline } from "./offline.js";
 import { poster, showPoster, reportHeight } from "./embed.js";
 import { regionsState } from "./masks.js"; // the regions panel: the controls of content_masks, style_masks, region_styles
 import { wireExplorer } from "./explorer.js";
+import "./memory.js"; // the memory model's figures under the image size
 
 window.crema = { state, chart, regions: regionsState };
 

@@ -82,13 +82,25 @@ function place(f) {
   return group.querySelector(`[data-slot="${f.control || f.kind}"]`) || group;
 }
 
+// ---- lines other modules add under a control (memory.js: image_size) ----
+const EXTRAS = {};
+
+/** Lets a module add an element under the control of the setting called
+ * name: make(field) returns it. */
+export function addExtra(name, make) {
+  EXTRAS[name] = make;
+}
+// ---- end of extras ----
+
 /** A div for one control, with the field's help (for screen readers; also
- * the label's tooltip) and a line for Go's refusal of its value. */
+ * the label's tooltip), a line for Go's refusal of its value and what
+ * another module adds (addExtra). */
 function fieldBox(f) {
   const div = document.createElement("div");
   div.className = "field";
   div.dataset.field = f.name;
   div.append(...helpAndMessage(f));
+  if (EXTRAS[f.name]) div.append(EXTRAS[f.name](f));
   place(f).append(div);
   return div;
 }

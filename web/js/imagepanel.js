@@ -8,7 +8,7 @@ import { $, state, params } from "./state.js";
 import { alertBox, notice } from "./alerts.js";
 import { decodeImage, loadSample, drawPixels } from "./images.js";
 import { fieldOfKind, listSlider } from "./controls.js";
-import { setValue } from "./values.js";
+import { setValue, checkValues } from "./values.js";
 import { updateLink } from "./link.js";
 import { updateButtons } from "./runs.js";
 
@@ -40,6 +40,7 @@ async function setContent(promise) {
     $("content-sample").value = img.sample || "";
     if (img.notice) notice(img.notice);
     updateLink();
+    checkValues(); // the memory model needs the images' sizes (memory.js)
   } catch (e) {
     alertBox(e.message);
   }
@@ -55,6 +56,7 @@ async function addStyle(promise) {
     if (img.notice) notice(img.notice);
     renderStyles();
     syncBlend();
+    checkValues(); // the memory model needs the images' sizes (memory.js)
   } catch (e) {
     alertBox(e.message);
   }
@@ -102,6 +104,7 @@ export function renderStyles() {
       state.imagesSent = false;
       renderStyles();
       syncBlend();
+      checkValues(); // the memory model needs the images' sizes (memory.js)
       updateButtons();
     });
     li.append(c, wrap, rm);

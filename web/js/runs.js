@@ -84,7 +84,10 @@ function onProgress(m) {
   const eta = rate > 0 ? (n - p.iter) / rate : NaN;
   $("run-progress").value = p.iter;
   const what = r.kind !== "single" ? `${r.name}: ` : "";
-  setStatus(`${what}iteration ${p.iter} of ${n} · ${rate ? rate.toFixed(rate < 1 ? 2 : 1) : "–"} it/s · ETA ${Number.isFinite(eta) ? duration(eta) : "–"} · loss ${fmt(p.total)}${p.note ? ` · ${p.note}` : ""}`);
+  // A tiled stage (tile_size, or a size that fits only in tiles): its tile
+  // and pass; the loss is the tile's.
+  const tile = p.tiles ? ` · tile ${p.tile} of ${p.tiles}, pass ${p.pass} of ${p.passes}` : "";
+  setStatus(`${what}iteration ${p.iter} of ${n}${tile} · ${rate ? rate.toFixed(rate < 1 ? 2 : 1) : "–"} it/s · ETA ${Number.isFinite(eta) ? duration(eta) : "–"} · loss ${fmt(p.total)}${p.note ? ` · ${p.note}` : ""}`);
 }
 
 function duration(sec) {

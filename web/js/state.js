@@ -25,6 +25,7 @@ export const state = {
   values: null,
   settings: null,
   check: { refused: [], error: "" },
+  memory: null, // the memory model's plan of the run (transfer.Plan; memory.js)
   checking: false,
   loaded: false, // the link's settings and the first images are in
   backend: null,

@@ -23,8 +23,15 @@ on("settings", (m) => waiting.shift()?.(m));
 export function ask(values) {
   return new Promise((ok) => {
     waiting.push(ok);
-    send({ type: "settings", values });
+    send({ type: "settings", values, shape: imageShape() });
   });
+}
+
+/** The images' sizes, for the memory model (memory.js), which the worker
+ * needs before the page sends it the pixels; undefined before they load. */
+function imageShape() {
+  if (!state.content) return undefined;
+  return { content: [state.content.width, state.content.height], styles: state.styles.map((s) => [s.width, s.height]) };
 }
 
 /** Calls fn() after each check of the values. */
@@ -47,6 +54,7 @@ export function adopt(m) {
 function keep(m) {
   state.settings = m.settings;
   state.check = { refused: m.refused || [], error: m.error || "" };
+  state.memory = m.memory || null; // the memory model's plan (memory.js)
 }
 
 /** Sets one value (as a control wrote it) and has Go check the values. */

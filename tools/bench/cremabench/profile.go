@@ -355,6 +355,16 @@ func (w *timer) Dot(dst kernels.Tensor, i int, a, b kernels.Tensor) {
 	w.end("Dot", fmt.Sprint(a.Len()), 0)
 }
 
+func (w *timer) Dots(dst kernels.Tensor, i int, a, b []kernels.Tensor) {
+	w.begin()
+	w.Backend.Dots(dst, i, a, b)
+	n := 0
+	if len(a) > 0 {
+		n = a[0].Len()
+	}
+	w.end("Dots", fmt.Sprintf("%d×%d", len(a), n), 0)
+}
+
 func (w *timer) Sum(dst kernels.Tensor, i int, a kernels.Tensor) {
 	w.begin()
 	w.Backend.Sum(dst, i, a)
