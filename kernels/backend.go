@@ -17,6 +17,8 @@
 //     (goroutines natively, one thread under WebAssembly).
 //   - kernels/webgpu (GOOS=js only): WGSL compute shaders driven through
 //     syscall/js.
+//   - kernels/pool: the CPU backend with its convolutions split over helper
+//     workers (in the browser, Web Workers running the same program).
 //
 // kernels/backends chooses one by name ("auto", "cpu", "webgpu", "naive")
 // and wraps it in Checked; kernels/kerneltest is the conformance table and

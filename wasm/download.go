@@ -52,7 +52,7 @@ func (w *worker) beginDownload(manifest string) error {
 		return errors.New("wasm: cannot change the weights during a run; stop it first")
 	}
 	if w.sess == nil {
-		if err := w.init("auto"); err != nil {
+		if err := w.init("auto", nil); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/crema-app/crema/kernels/backends"
+	"github.com/crema-app/crema/kernels/pool"
 	"github.com/crema-app/crema/model/session"
 	"github.com/crema-app/crema/model/transfer"
 )
@@ -33,6 +35,7 @@ const (
 	OutResumed  = "resumed"
 	OutDone     = "done"  // the run ended (finished or stopped): final frame
 	OutError    = "error" // something failed; stage says what
+	OutPool     = "pool"  // the helper workers (kernels/pool): how many run, and why fewer
 )
 
 // Image is an RGBA image as the page sends it (ImageData's layout: 4 bytes a
@@ -57,10 +60,26 @@ type Inbound struct {
 	// Shape (settings): the sizes of the page's images, for the memory
 	// model before the images themselves are sent (memory.go).
 	Shape *transfer.JobShape `json:"shape,omitempty"`
+	// Remembered (init, with backend "auto"): the choice an earlier visit's
+	// measurement made on this device, which the page kept (the backend
+	// message's choice); "auto" then opens it without measuring.
+	Remembered *backends.Choice `json:"remembered,omitempty"`
 	// Control (control.go): labels' image; a start's content_from_style
 	// (the explorer's tiles: the first style image stands for the content).
 	Image            *Image `json:"image,omitempty"`
 	ContentFromStyle bool   `json:"content_from_style,omitempty"`
+	// Helper pool (pool.go), with init: helpers (absent: the default, 0:
+	// none), helper_main (false: the worker only hands out shares, computing
+	// none itself) and helper_fault (a test hook: exit@N).
+	Helpers     *int   `json:"helpers,omitempty"`
+	HelperMain  *bool  `json:"helper_main,omitempty"`
+	HelperFault string `json:"helper_fault,omitempty"`
+}
+
+// PoolInfo says what the helper pool is doing (kernels/pool.Status).
+type PoolInfo struct {
+	Type string `json:"type"`
+	pool.Status
 }
 
 // Ready is the worker's first message.

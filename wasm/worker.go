@@ -7,7 +7,6 @@ import (
 	"image"
 	"sync"
 
-	"github.com/crema-app/crema/kernels"
 	"github.com/crema-app/crema/kernels/backends"
 	"github.com/crema-app/crema/model/session"
 	"github.com/crema-app/crema/model/transfer"
@@ -20,7 +19,8 @@ import (
 type worker struct {
 	post  func(msg any) // sends a message to the page (a Frame's Pixels are transferred)
 	yield func()        // lets the host's event loop deliver messages (between iterations)
-	open  func(name string) (kernels.Backend, string, error)
+	// open opens backends (backends.OpenWith).
+	open session.Opener
 
 	sess    *session.Session
 	content image.Image
@@ -31,6 +31,8 @@ type worker struct {
 
 	mu  sync.Mutex
 	run *activeRun // nil when idle
+
+	helpers helpers // the helper workers' pool (pool.go)
 }
 
 // activeRun is the run in progress.
@@ -42,7 +44,7 @@ type activeRun struct {
 }
 
 func newWorker(post func(any), yield func()) *worker {
-	return &worker{post: post, yield: yield, open: backends.Open}
+	return &worker{post: post, yield: yield, open: backends.OpenWith}
 }
 
 // fail posts err, if any, as an error of stage.
@@ -57,7 +59,8 @@ func (w *worker) fail(stage string, id int, err error) {
 func (w *worker) handle(in Inbound) {
 	switch in.Type {
 	case InInit:
-		w.fail(InInit, 0, w.init(in.Backend))
+		w.wantHelpers(in) // pool.go
+		w.fail(InInit, 0, w.init(in.Backend, in.Remembered))
 	case InWeights:
 		if in.Stream {
 			w.fail(InWeights, 0, w.beginDownload(in.Manifest))
@@ -94,20 +97,22 @@ func settingsInfo(typ string, id int, s transfer.Settings, refused []transfer.Fi
 	return SettingsInfo{Type: typ, ID: id, Values: r.Values(), Settings: r, Refused: refused}
 }
 
-// init opens the backend the page asked for. WebGPU that cannot start falls
-// back to the CPU, and the page is told why.
-func (w *worker) init(name string) error {
+// init opens the backend the page asked for; "auto" follows remembered, the
+// choice of an earlier visit's measurement, when the page has one (else it
+// measures). WebGPU that cannot start falls back to the CPU, and the page
+// is told why.
+func (w *worker) init(name string, remembered *backends.Choice) error {
 	if w.busy() {
 		return errors.New("wasm: cannot change the backend during a run; stop it first")
 	}
 	if w.sess == nil {
-		s, err := session.NewWith(name, w.open)
+		s, err := session.NewOpener(name, remembered, w.openBackend) // pool.go
 		if err != nil {
 			return err
 		}
 		s.OnBackend = w.postBackend
 		w.sess = s
-	} else if err := w.sess.SetBackend(name); err != nil {
+	} else if err := w.sess.SetBackendRemembered(name, remembered); err != nil {
 		return err
 	}
 	w.postBackend(w.sess.Backend())
@@ -125,7 +130,7 @@ func (w *worker) loadWeights(manifest string, bin []byte) error {
 		return errors.New("wasm: cannot change the weights during a run; stop it first")
 	}
 	if w.sess == nil {
-		if err := w.init("auto"); err != nil {
+		if err := w.init("auto", nil); err != nil {
 			return err
 		}
 	}
@@ -250,6 +255,7 @@ func (w *worker) execute(ctx context.Context, r *activeRun, job transfer.Job) {
 		},
 	}
 	img, err := w.sess.Run(ctx, job, hooks)
+	w.postPool() // the helpers' tasks so far (pool.go)
 	w.mu.Lock()
 	w.run = nil
 	w.mu.Unlock()

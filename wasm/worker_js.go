@@ -7,11 +7,17 @@ import (
 	"runtime"
 	"syscall/js"
 	"time"
+
+	"github.com/crema-app/crema/kernels/pool"
 )
 
 // main runs in the Worker that web/worker.js starts. It answers messages
 // until the page terminates the worker.
 func main() {
+	if pool.IsHelper() { // a helper worker of the pool (kernels/pool)
+		pool.Serve()
+		return
+	}
 	self := js.Global()
 	q := newQueue()
 	onMessage := js.FuncOf(func(this js.Value, args []js.Value) any {
@@ -28,6 +34,7 @@ func main() {
 		self.Delete("cremaPending")
 	}
 	w := newWorker(post, yieldToEventLoop)
+	w.helpers.spawn = spawnHelpers
 	post(ready(runtime.Version()))
 	for {
 		w.handle(q.pop())
@@ -107,4 +114,29 @@ func yieldToEventLoop() {
 	}
 	time.Sleep(time.Millisecond)
 	lastYield = time.Now()
+}
+
+// MaxHelpers caps the default number of helper workers.
+const MaxHelpers = 4
+
+// spawnHelpers starts the pool's helper workers: n of them, or by default
+// one fewer than navigator.hardwareConcurrency (the worker itself takes a
+// share), at most MaxHelpers. They run this worker's own script.
+func spawnHelpers(n int, mainShare bool, fault string) (*pool.Pool, error) {
+	exitAt, err := pool.ParseFault(fault)
+	if err != nil {
+		return nil, err
+	}
+	if n < 0 {
+		n = 1
+		if hc := js.Global().Get("navigator").Get("hardwareConcurrency"); hc.Type() == js.TypeNumber {
+			n = min(MaxHelpers, hc.Int()-1)
+		}
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	opts := pool.DefaultOptions()
+	opts.MainShare = mainShare
+	return pool.Spawn(n, js.Global().Get("location").Get("href").String(), exitAt, opts), nil
 }

@@ -395,3 +395,28 @@ func TestEverySettingRoundTripsThroughTheWorker(t *testing.T) {
 		}
 	}
 }
+
+// TestInitRemembered: init "auto" with the page's remembered choice (as
+// JSON from the page) opens it without measuring, and the backend message
+// carries the choice, marked remembered, its reason and the CPU's kernel.
+func TestInitRemembered(t *testing.T) {
+	var in Inbound
+	msg := `{"type":"init","backend":"auto","remembered":{"name":"cpu","times":[{"name":"cpu","ms":38},{"name":"webgpu","ms":412}]}}`
+	if err := json.Unmarshal([]byte(msg), &in); err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	w := newWorker(rec.post, func() {})
+	w.handle(in)
+	be := rec.waitFor(t, "backend", isType(OutBackend)).(BackendInfo)
+	if be.Name != "cpu" || be.Fallback || be.Choice == nil || !be.Choice.Remembered || be.Kernel == "" ||
+		be.Reason != "remembered from an earlier measurement on this device: CPU 38 ms, WebGPU 412 ms for one conv" {
+		t.Fatalf("backend = %+v, want the remembered CPU", be)
+	}
+	b, _ := json.Marshal(be)
+	for _, field := range []string{`"choice":{"name":"cpu","times":[{"name":"cpu","ms":38},{"name":"webgpu","ms":412}],"remembered":true}`, `"kernel":"`} {
+		if !strings.Contains(string(b), field) {
+			t.Errorf("the backend message %s lacks %s", b, field)
+		}
+	}
+}

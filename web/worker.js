@@ -17,6 +17,11 @@ self.onmessage = (e) => self.cremaPending.push(e.data);
 // iframe) is told it in CREMA_BASE.
 const base = self.CREMA_BASE || new URL(".", self.location.href).href;
 
+// The page's ?simd=off|simd128, in this script's URL (or CREMA_SIMD in a
+// Blob worker): the CPU backend's WebAssembly SIMD kernels turned off, or
+// the relaxed ones (CREMA_WASM_SIMD: kernels/cpu/kernel_js.go).
+const simd = self.CREMA_SIMD ?? new URL(self.location.href).searchParams.get("simd");
+
 // The last lines Go printed, to explain an unexpected exit (a panic).
 const lastLines = [];
 const log = console.log.bind(console);
@@ -65,6 +70,7 @@ async function wasmBytes() {
   }
   let instance;
   const go = new Go();
+  if (simd) go.env = { ...go.env, CREMA_WASM_SIMD: simd };
   let exitCode = "?";
   go.exit = (code) => {
     exitCode = code;

@@ -42,11 +42,31 @@ func TestOpenByName(t *testing.T) {
 	}
 }
 
-// A fault is only for auto and webgpu, and only the known ones.
+// A fault is only for auto and webgpu, and only the known ones (fault=slow
+// only for auto, which measures).
 func TestOpenRejectsUnknownOptions(t *testing.T) {
-	for _, name := range []string{"cpu,fault=selftest", "auto,fault=gremlins", "webgpu,speed=11"} {
+	for _, name := range []string{"cpu,fault=selftest", "auto,fault=gremlins", "webgpu,speed=11", "webgpu,fault=slow", "cpu,fault=slow"} {
 		if _, _, err := backends.Open(name); err == nil || !strings.HasPrefix(err.Error(), "backends: unknown option ") {
 			t.Errorf("Open(%q): err %v, want an unknown-option error", name, err)
 		}
+	}
+}
+
+// TestCPUKernel: the CPU backend under its checks says which kind of kernel
+// it runs; the naive backend has none.
+func TestCPUKernel(t *testing.T) {
+	c, _, err := backends.Open("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := backends.CPUKernel(c), unwrap(t, c).(*cpu.Backend).Kernel(); got != want || got == "" {
+		t.Errorf("CPUKernel(cpu) = %q, want %q", got, want)
+	}
+	n, _, err := backends.Open("naive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := backends.CPUKernel(n); got != "" {
+		t.Errorf("CPUKernel(naive) = %q, want \"\"", got)
 	}
 }

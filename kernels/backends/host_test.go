@@ -26,3 +26,20 @@ func TestOpenOnTheHost(t *testing.T) {
 		t.Errorf("Open(webgpu) = %v, err %v; want the error %q", b, err, why)
 	}
 }
+
+// TestOpenRememberedOnTheHost: a remembered WebGPU that cannot start now
+// falls back to the CPU and says why; a remembered choice that is not a
+// valid one is ignored, and "auto" chooses afresh (here: no GPU).
+func TestOpenRememberedOnTheHost(t *testing.T) {
+	const why = "webgpu: only available in a browser (GOOS=js)"
+	times := []backends.Timing{{Name: "cpu", MS: 38}, {Name: "webgpu", MS: 4}}
+	for _, r := range []backends.Choice{{Name: "webgpu", Times: times}, {Name: "tpu", Times: times}, {Name: "webgpu"}} {
+		o, err := backends.OpenWith("auto", &r)
+		if err != nil || o.Fallback != why || o.Choice != nil || o.Reason() != why {
+			t.Fatalf("OpenWith(auto, %+v) = %+v, %v; want the CPU because %q", r, o, err, why)
+		}
+		if _, ok := unwrap(t, o.Backend).(*cpu.Backend); !ok {
+			t.Errorf("OpenWith(auto, %+v) gave %T, want *cpu.Backend", r, unwrap(t, o.Backend))
+		}
+	}
+}

@@ -168,8 +168,24 @@ func (c *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvSha
 			}
 		}
 	})
+	c.inputGrad(naive.Data(dx), g, naive.Data(w), s)
+}
+
+// Conv3x3InputGrad is Conv3x3Backward without the ReLU mask: it sets dx to
+// conv3x3ᵀ(g, w) for a g that is already dy ⊙ [y > 0]. dx: [Cin, H, W];
+// g: [Cout, H, W]; w: [Cout, Cin, 3, 3]. The helper workers of kernels/pool
+// use it: they receive the masked gradient once, not dy and y.
+func (c *Backend) Conv3x3InputGrad(dx, g, w kernels.Tensor, s kernels.ConvShape) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inputGrad(naive.Data(dx), naive.Data(g), naive.Data(w), s)
+}
+
+// inputGrad convolves g with the transposed, rotated weights into dx; c.mu
+// is held.
+func (c *Backend) inputGrad(dx, g, w []float32, s kernels.ConvShape) {
 	k := c.kernelFor(s.Cin, s.H*s.W)
-	c.packAConvT(k.mr, naive.Data(w), s.Cin, s.Cout)
-	op := &convOperand{src: g, cin: s.Cout, h: s.H, w: s.W, dst: naive.Data(dx)}
+	c.packAConvT(k.mr, w, s.Cin, s.Cout)
+	op := &convOperand{src: g, cin: s.Cout, h: s.H, w: s.W, dst: dx}
 	c.gemm(k, op, s.Cin, s.H*s.W, s.Cout*9)
 }

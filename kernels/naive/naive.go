@@ -41,6 +41,11 @@ func Data(t kernels.Tensor) []float32 {
 	return h.data
 }
 
+// Wrap returns a host tensor whose storage is data (no copy): a slice of
+// another host tensor, for an operation on part of it (kernels/pool splits
+// convolutions by channel ranges this way).
+func Wrap(data []float32) kernels.Tensor { return &hostTensor{data: data} }
+
 // host is Data, short for the loops below.
 func host(t kernels.Tensor) []float32 { return Data(t) }
 

@@ -1,9 +1,10 @@
 // Package session is what every shell runs style transfer through — the
 // browser worker (wasm/), the CLI (tools/crema) and the benchmarks
 // (tools/bench/cremabench). A Session owns the choice of compute backend
-// (kernels/backends: WebGPU, else the CPU, and why), the weights, the
-// network built from them on that backend, and the fallback to the CPU
-// when the GPU fails during a run. Runs go through transfer.Run.
+// (kernels/backends: the faster of WebGPU and the CPU, measured, and why),
+// the weights, the network built from them on that backend, and the
+// fallback to the CPU when the GPU fails during a run. Runs go through
+// transfer.Run.
 package session
 
 import (
@@ -24,7 +25,16 @@ type BackendInfo struct {
 	Describe  string `json:"describe"`  // the adapter, or the CPU workers
 	Requested string `json:"requested"` // what was asked for: auto, cpu, webgpu
 	Fallback  bool   `json:"fallback"`  // the CPU stands in for WebGPU
-	Reason    string `json:"reason,omitempty"`
+	// Reason says why: the fallback's cause, or what "auto" measured
+	// (backends.Choice.Reason).
+	Reason string `json:"reason,omitempty"`
+	// Choice is what "auto" measured at start, or the earlier measurement
+	// it followed (Remembered); nil otherwise, and on a fallback.
+	Choice *backends.Choice `json:"choice,omitempty"`
+	// Kernel, on the CPU, says which kind of GEMM kernel runs
+	// (backends.Opened.Kernel: "WebAssembly SIMD (relaxed)", "Go kernel
+	// (SIMD off)", …); "" on a GPU.
+	Kernel string `json:"kernel,omitempty"`
 }
 
 // WeightsInfo says what the loaded weights hold.
@@ -50,43 +60,77 @@ type Session struct {
 	// OnBackend, when set, is told when a run moves to another backend (a
 	// lost or failing GPU).
 	OnBackend func(BackendInfo)
-	// open opens a backend by name (backends.Open; tests stand in for it).
-	open func(name string) (kernels.Backend, string, error)
+	// open opens a backend by name (backends.OpenWith; tests stand in for
+	// it).
+	open Opener
 }
 
 // New opens the backend called name ("auto", "cpu", "webgpu", "naive"; see
 // backends.Open). A "webgpu" that cannot start falls back to the CPU, with
 // the reason in Backend().
 func New(name string) (*Session, error) {
-	return NewWith(name, backends.Open)
+	return NewRemembered(name, nil)
 }
 
-// NewWith is New with another way to open backends (tests use it to stand
-// in for a GPU).
-func NewWith(name string, open func(string) (kernels.Backend, string, error)) (*Session, error) {
+// NewRemembered is New with the choice that "auto" made by measurement on
+// an earlier visit, which "auto" then follows without measuring (see
+// backends.OpenWith); nil measures.
+func NewRemembered(name string, remembered *backends.Choice) (*Session, error) {
+	return NewOpener(name, remembered, backends.OpenWith)
+}
+
+// Opener opens a backend by name, following a remembered choice for "auto"
+// (backends.OpenWith, or a shell's wrapper of it).
+type Opener func(name string, remembered *backends.Choice) (backends.Opened, error)
+
+// NewOpener is NewRemembered with another way to open backends: a shell's
+// that wraps backends.OpenWith's (the worker's helper pool).
+func NewOpener(name string, remembered *backends.Choice, open Opener) (*Session, error) {
 	s := &Session{open: open}
-	if err := s.SetBackend(name); err != nil {
+	if err := s.SetBackendRemembered(name, remembered); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// NewWith is New with another way to open backends (tests use it to stand
+// in for a GPU): open returns the backend and, when the CPU stands in for
+// WebGPU, why.
+func NewWith(name string, open func(string) (kernels.Backend, string, error)) (*Session, error) {
+	return NewOpener(name, nil, func(name string, _ *backends.Choice) (backends.Opened, error) {
+		b, reason, err := open(name)
+		if err != nil {
+			return backends.Opened{}, err
+		}
+		return backends.Opened{Backend: b, Fallback: reason, Kernel: backends.CPUKernel(b)}, nil
+	})
+}
+
 // SetBackend opens the backend called name and moves the weights, if any,
 // onto it. On failure the session keeps its current backend.
-func (s *Session) SetBackend(name string) error {
+func (s *Session) SetBackend(name string) error { return s.SetBackendRemembered(name, nil) }
+
+// SetBackendRemembered is SetBackend with an earlier visit's choice for
+// "auto" (see NewRemembered).
+func (s *Session) SetBackendRemembered(name string, remembered *backends.Choice) error {
 	if strings.TrimSpace(name) == "" {
 		name = "auto"
 	}
-	b, reason, err := s.open(name)
+	o, err := s.open(name, remembered)
 	if err != nil && strings.EqualFold(strings.TrimSpace(name), "webgpu") {
-		reason = err.Error()
-		b, _, err = s.open("cpu")
+		fallback := err.Error()
+		o, err = s.open("cpu", nil)
+		o.Fallback, o.Choice = fallback, nil
 	}
 	if err != nil {
 		return err
 	}
-	info := BackendInfo{Name: b.Name(), Describe: b.Describe(), Requested: name, Fallback: reason != "", Reason: reason}
-	return s.use(b, info)
+	info := BackendInfo{Name: o.Backend.Name(), Describe: o.Backend.Describe(), Requested: name, Kernel: o.Kernel,
+		Fallback: o.Fallback != "", Reason: o.Reason()}
+	if !info.Fallback {
+		info.Choice = o.Choice
+	}
+	return s.use(o.Backend, info)
 }
 
 // use makes b the session's backend, rebuilding the network on it.
@@ -187,12 +231,13 @@ func (s *Session) Run(ctx context.Context, job transfer.Job, hooks transfer.Hook
 // toCPU moves the session, weights included, to the CPU backend and tells
 // OnBackend why.
 func (s *Session) toCPU(why string) error {
-	b, _, err := s.open("cpu")
+	o, err := s.open("cpu", nil)
 	if err != nil {
 		return err
 	}
-	info := BackendInfo{Name: b.Name(), Describe: b.Describe(), Requested: s.info.Requested, Fallback: true, Reason: why}
-	if err := s.use(b, info); err != nil {
+	info := BackendInfo{Name: o.Backend.Name(), Describe: o.Backend.Describe(), Requested: s.info.Requested, Kernel: o.Kernel,
+		Fallback: true, Reason: why}
+	if err := s.use(o.Backend, info); err != nil {
 		return err
 	}
 	if s.OnBackend != nil {

@@ -72,6 +72,37 @@ func TestWeightsFollowTheBackend(t *testing.T) {
 	}
 }
 
+// "auto" that chose by measurement (or followed an earlier measurement) is
+// no fallback: BackendInfo carries the choice, its reason and, on the CPU,
+// which kind of kernel runs.
+func TestBackendChoiceMeasured(t *testing.T) {
+	times := []backends.Timing{{Name: "cpu", MS: 38}, {Name: "webgpu", MS: 412}}
+	s, err := NewRemembered("auto", &backends.Choice{Name: "cpu", Times: times})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.Backend()
+	if b.Name != "cpu" || b.Fallback || b.Requested != "auto" || b.Choice == nil || !b.Choice.Remembered ||
+		b.Reason != "remembered from an earlier measurement on this device: CPU 38 ms, WebGPU 412 ms for one conv" {
+		t.Errorf("auto, remembered cpu: %+v", b)
+	}
+	if want := cpu.New(0).Kernel(); b.Kernel != want {
+		t.Errorf("kernel %q, want %q", b.Kernel, want)
+	}
+	// A measured choice, from a stand-in for backends.OpenWith.
+	s.open = func(name string, remembered *backends.Choice) (backends.Opened, error) {
+		return backends.Opened{Backend: kernels.Checked(cpu.New(1)), Choice: &backends.Choice{Name: "cpu", Times: times}}, nil
+	}
+	if err := s.SetBackend("auto,fault=slow"); err != nil {
+		t.Fatal(err)
+	}
+	b = s.Backend()
+	if b.Name != "cpu" || b.Fallback || b.Choice == nil || b.Choice.Remembered || b.Requested != "auto,fault=slow" ||
+		b.Reason != "measured at start: CPU 38 ms, WebGPU 412 ms for one conv" {
+		t.Errorf("auto, measured: %+v", b)
+	}
+}
+
 // A GPU lost during a run: the run finishes on the CPU, the session keeps
 // the CPU, and OnBackend is told why.
 func TestRunFallsBackToTheCPU(t *testing.T) {

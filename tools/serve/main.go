@@ -7,7 +7,11 @@
 // since the last build (so a reload always runs the current code; a failed
 // build is answered with the compiler's output, which the page shows),
 // serves Go's own wasm_exec.js, ./weights/ at /weights/, with the right MIME
-// types and no caching of the wasm. With -fetch (`make run`) it first
+// types and no caching of the wasm. The page is cross-origin isolated
+// (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy:
+// require-corp), so that the CPU backend's helper workers share memory
+// (SharedArrayBuffer) with the worker; -isolate=false serves it as a plain
+// static host would, where they get transferred copies instead. With -fetch (`make run`) it first
 // downloads and converts the weights when ./weights/ has none, as `make
 // weights` does; when that fails it serves anyway, and the page shows the
 // same explanation as the terminal. It does what hajimehoshi/wasmserve does,
@@ -55,6 +59,7 @@ func main() {
 	fetch := flag.Bool("fetch", false, "first download and convert the weights into -weights when they are absent (make run)")
 	packs := flag.String("packs", "f16,q8", "with -dist: the weight packs to ship (f16, q8), the page's default first")
 	label := flag.String("label", "dist", "with -dist: the build's label, shown in the page's footer")
+	isolate := flag.Bool("isolate", true, "serve the page cross-origin isolated (COOP and COEP headers), so that its helper workers share memory")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("serve: ")
@@ -86,7 +91,7 @@ func main() {
 			log.Print(missing)
 		}
 	}
-	if err := serve(*addr, abs(*web), abs(*weightsDir), missing, b); err != nil {
+	if err := serve(*addr, abs(*web), abs(*weightsDir), missing, b, *isolate); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -139,6 +139,30 @@ func TestServesWithTheRightHeaders(t *testing.T) {
 	}
 }
 
+// TestIsolatesThePage: the dev server's answers make the page cross-origin
+// isolated (the helper workers' shared memory) and keep every file
+// loadable cross-origin (a sandboxed iframe's worker, an embedding page).
+func TestIsolatesThePage(t *testing.T) {
+	root := tinyModule(t, okMain)
+	b := &builder{root: root, pkg: "./wasm", out: filepath.Join(root, "web", "wasm", "crema.wasm")}
+	h := isolated(handler(filepath.Join(root, "web"), filepath.Join(root, "weights"), "", b))
+	want := map[string]string{"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp", "Cross-Origin-Resource-Policy": "cross-origin"}
+	for _, path := range []string{"/", "/app.js", "/wasm/crema.wasm", "/wasm/wasm_exec.js", "/weights/vgg19.json", "/weights/absent.json"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		for k, v := range want {
+			if got := rec.Header().Get(k); got != v {
+				t.Errorf("%s (%d): %s %q, want %q", path, rec.Code, k, got, v)
+			}
+		}
+	}
+	rec := httptest.NewRecorder()
+	handler(filepath.Join(root, "web"), filepath.Join(root, "weights"), "", b).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if got := rec.Header().Get("Cross-Origin-Embedder-Policy"); got != "" {
+		t.Errorf("without isolation: COEP %q, want none", got)
+	}
+}
+
 // make run's first step downloads and converts the weights from a site (here
 // a local stand-in) and writes the page's pack, which the server then serves.
 func TestMakeRunFetchesWeights(t *testing.T) {

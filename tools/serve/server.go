@@ -45,7 +45,7 @@ const explainHeader = "X-Crema-Missing-Weights"
 
 // missing, when set, explains why the weights are absent: it answers
 // requests for weights that are not there.
-func serve(addr, web, weightsDir, missing string, b *builder) error {
+func serve(addr, web, weightsDir, missing string, b *builder, isolate bool) error {
 	if err := b.ensure(); err != nil {
 		log.Printf("%v\n(the page will show this until the sources build)", err)
 	}
@@ -54,7 +54,26 @@ func serve(addr, web, weightsDir, missing string, b *builder) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	fmt.Printf("serve: crema on http://%s/ (weights from %s)\n", ln.Addr(), weightsDir)
-	return http.Serve(ln, handler(web, weightsDir, missing, b))
+	h := handler(web, weightsDir, missing, b)
+	if isolate {
+		h = isolated(h)
+	}
+	return http.Serve(ln, h)
+}
+
+// isolated makes every answer of next cross-origin isolate the page
+// (crossOriginIsolated, hence SharedArrayBuffer for the helper workers):
+// COOP same-origin and COEP require-corp. CORP cross-origin keeps the
+// files loadable where the page's origin is opaque (a sandboxed iframe,
+// whose worker fetches them cross-origin) and by an embedding page.
+func isolated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Embedder-Policy", "require-corp")
+		h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // handler routes: the wasm (rebuilt when stale), Go's wasm_exec.js, the

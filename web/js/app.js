@@ -9,8 +9,10 @@
 //
 // For the browser tests and the curious, window.crema = {state, chart}.
 
-import { $, state, params, embed, backendParam } from "./state.js";
+import { $, state, params, embed } from "./state.js";
+import { initPool } from "./pool.js";
 import { alertBox, notice } from "./alerts.js";
+import { backendInit, showBackend } from "./backend.js";
 import { startWorker, send, on } from "./client.js";
 import * as S from "./settings.js";
 import { ask, adopt, setValue, onChecked } from "./values.js";
@@ -34,7 +36,7 @@ let gotLinkAnswer;
 const linkAnswer = new Promise((ok) => (gotLinkAnswer = ok));
 
 on("ready", onReady);
-on("backend", onBackend);
+on("backend", showBackend);
 on("images", () => (state.imagesSent = true));
 on("error", onError);
 onChecked(() => {
@@ -57,7 +59,7 @@ async function onReady(m) {
   }
   state.weightsURL = params.get("weights") || packURL(pack) || packURL(build.pack) || m.weights_url;
   const answer = ask(S.linkValues(params, m.schema));
-  send({ type: "init", backend: backendParam });
+  send({ type: "init", ...(await backendInit()), ...initPool() });
   loadWeights();
   // The controls appear with the link's values, so none is changed before.
   const a = await answer;
@@ -77,19 +79,6 @@ function controlChanged(name, text) {
   setValue(name, text);
   updateLink();
   updateButtons();
-}
-
-function onBackend(m) {
-  state.backend = m;
-  const badge = $("backend");
-  if (m.name === "webgpu") {
-    badge.textContent = `Backend: WebGPU · ${m.describe.replace(/^WebGPU:\s*/i, "")}`;
-  } else {
-    badge.textContent = `Backend: CPU${m.fallback ? " (fallback)" : ""} · ${m.describe}`;
-  }
-  if (m.fallback) {
-    notice(`WebGPU is not available here (${m.reason}), so crema runs on the CPU, which is much slower: keep the image size small (128 px or less).`, "fallback-notice");
-  }
 }
 
 function onError(m) {

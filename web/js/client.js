@@ -2,7 +2,7 @@
 // sending it messages and handing each answer to the module that handles
 // its type. The protocol is wasm/PROTOCOL.md.
 
-import { state } from "./state.js";
+import { state, simdParam } from "./state.js";
 import { alertBox } from "./alerts.js";
 
 const handlers = new Map();
@@ -15,15 +15,17 @@ export function on(type, fn) {
 /** Starts the worker. */
 export async function startWorker() {
   let w;
+  // ?simd= travels in the worker's URL (worker.js sets go.env from it).
+  const query = simdParam ? `?simd=${simdParam}` : "";
   try {
-    w = new Worker("worker.js");
+    w = new Worker("worker.js" + query);
   } catch (e) {
     // A sandboxed iframe without allow-same-origin has an opaque origin and
     // may not start a worker from a URL: start it from a Blob instead.
     try {
       const base = new URL(".", location.href).href;
       const src = await (await fetch(new URL("worker.js", base))).text();
-      const blob = new Blob([`self.CREMA_BASE=${JSON.stringify(base)};\n`, src], { type: "text/javascript" });
+      const blob = new Blob([`self.CREMA_BASE=${JSON.stringify(base)};\nself.CREMA_SIMD=${JSON.stringify(simdParam)};\n`, src], { type: "text/javascript" });
       w = new Worker(URL.createObjectURL(blob));
     } catch (e2) {
       alertBox(`This browser could not start the page's worker: ${e.message}; ${e2.message}`);

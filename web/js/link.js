@@ -13,7 +13,7 @@
 // (postMessage); without them (a host that strips scripts) it keeps the
 // height it is given.
 
-import { $, state, params, embed, backendParam } from "./state.js";
+import { $, state, params, embed, backendParam, simdParam } from "./state.js";
 import * as S from "./settings.js";
 import { compareChoices } from "./runs.js";
 
@@ -22,6 +22,8 @@ export function currentQuery(extra = {}) {
   const p = new URLSearchParams();
   if (embed) p.set("embed", "1");
   if (backendParam !== "auto") p.set("backend", backendParam);
+  if (params.has("helpers")) p.set("helpers", params.get("helpers"));
+  if (simdParam) p.set("simd", simdParam);
   if (params.has("weights")) p.set("weights", state.weightsURL);
   else if (params.has("pack")) p.set("pack", params.get("pack"));
   if (state.content && state.content.sample) p.set("content", state.content.sample);

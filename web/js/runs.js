@@ -87,6 +87,10 @@ function onProgress(m) {
   // A tiled stage (tile_size, or a size that fits only in tiles): its tile
   // and pass; the loss is the tile's.
   const tile = p.tiles ? ` · tile ${p.tile} of ${p.tiles}, pass ${p.pass} of ${p.passes}` : "";
+  // The worker may answer pause before the iteration in flight reports (it
+  // handles messages whenever the run waits, e.g. for its helper workers):
+  // the run is paused after this iteration.
+  if (r.paused) return setStatus(`Paused after iteration ${p.iter} of ${n}.`);
   setStatus(`${what}iteration ${p.iter} of ${n}${tile} · ${rate ? rate.toFixed(rate < 1 ? 2 : 1) : "–"} it/s · ETA ${Number.isFinite(eta) ? duration(eta) : "–"} · loss ${fmt(p.total)}${p.note ? ` · ${p.note}` : ""}`);
 }
 

@@ -13,7 +13,7 @@
 // Pure functions, no DOM: node --test web/test/ tests them directly.
 
 /** Parameters of the page itself, not of a run. */
-export const PAGE_PARAMS = ["content", "style", "embed", "backend", "weights", "compare", "pack", "poster", "explore"];
+export const PAGE_PARAMS = ["content", "style", "embed", "backend", "weights", "compare", "pack", "poster", "explore", "helpers", "helper_fault", "helper_main", "simd"];
 
 /** The choices a field's control offers: the page's, else all. */
 export function choicesOf(field) {

@@ -9,8 +9,18 @@ export const $ = (id) => document.getElementById(id);
 export const params = new URLSearchParams(location.search);
 /** ?embed=1: the compact layout for an iframe. */
 export const embed = params.get("embed") === "1";
-/** ?backend=: auto (WebGPU, else the CPU), cpu or webgpu. */
+/** ?backend=: auto (the faster of WebGPU and the CPU, measured, or
+ * remembered from an earlier measurement: backend.js), cpu or webgpu. */
 export const backendParam = (params.get("backend") || "auto").toLowerCase();
+/** ?simd=off|simd128: the CPU backend's WebAssembly SIMD kernels turned off
+ * (off), or only the relaxed ones (simd128): CREMA_WASM_SIMD in the worker;
+ * "" for the default (and for any other value, which backend.js names in a
+ * notice). */
+export const simdParam = ["off", "simd128"].includes(params.get("simd")) ? params.get("simd") : "";
+/** ?helpers=N: the CPU backend's helper workers (absent: the worker's
+ * default, one fewer than the cores, at most 4; 0: none); ?helper_fault=
+ * exit@N: a test hook, the first helper stops at its N-th task (pool.js). */
+export const helpersParam = params.has("helpers") ? Math.max(0, parseInt(params.get("helpers"), 10) || 0) : null;
 
 export const state = {
   worker: null,
@@ -29,6 +39,7 @@ export const state = {
   checking: false,
   loaded: false, // the link's settings and the first images are in
   backend: null,
+  pool: null, // the worker's latest pool message: its helper workers (pool.js)
   weights: null, // the worker's weights message (set once the settings are adapted to it)
   weightsPartial: null, // during a download: the worker's latest weights message (the layers in so far)
   update: null, // a new version's service worker, waiting (offline.js)

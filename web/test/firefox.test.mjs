@@ -69,7 +69,8 @@ async function until(page, what, fn, timeout) {
 }
 
 test("Firefox: the page runs on WebGPU, and the loss falls", async () => {
-  const page = await open("?image_size=24&num_iterations=2&preview_every=1");
+  // ?backend=webgpu: "auto" measures, and on lavapipe the CPU may win.
+  const page = await open("?backend=webgpu&image_size=24&num_iterations=2&preview_every=1");
   await until(page, "no backend", () => window.crema?.state.backend, 120_000);
   const be = await page.evaluate(() => window.crema.state.backend);
   assert.equal(be.name, "webgpu", `Firefox has WebGPU here (lavapipe), but the page chose ${be.name}: ${be.reason}`);
@@ -96,5 +97,21 @@ test("Firefox: a failing GPU self-test puts the page on the CPU and says why", a
   assert.match(await page.$eval("#backend", (el) => el.textContent), /CPU \(fallback\)/);
   await until(page, "no notice", () => document.querySelector("#notices")?.textContent.includes("self-test"), 30_000);
   assert.match(await page.$eval("#notices", (el) => el.textContent), /WebGPU is not available here \(webgpu: self-test: .+\), so crema runs on the CPU/);
+  await page.close();
+});
+
+test("Firefox: a run on two helper workers (nested workers, shared memory) finishes and the loss falls", async () => {
+  const page = await open("?backend=cpu&helpers=2&image_size=32&num_iterations=3&preview_every=3");
+  await until(page, "no pool of 2", () => window.crema?.state.pool?.running === 2 && window.crema.state.weights, 120_000);
+  assert.equal(await page.evaluate(() => window.crossOriginIsolated), true, "the dev server isolates the page");
+  await until(page, "run not enabled", () => !document.querySelector("#run").disabled, 60_000);
+  await page.click("#run");
+  await until(page, "the run did not end", () => window.crema.state.lastFrame && !window.crema.state.run, 300_000);
+  const [first, last] = await page.evaluate(() => window.crema.chart.ends("total"));
+  assert.ok(last < first, `total loss ${first} → ${last} did not fall`);
+  const pool = await page.evaluate(() => window.crema.state.pool);
+  assert.deepEqual([pool.running, pool.lost, pool.transport], [2, 0, "shared"]);
+  assert.ok(pool.tasks >= 6, `the helpers computed ${pool.tasks} shares`);
+  assert.equal(await page.$eval("#pool", (el) => el.textContent), "Helpers: 2 workers · shared memory");
   await page.close();
 });

@@ -36,8 +36,10 @@ export const FULL_DEEPEST = "conv5_1";
 console.log(`# page tests on ${REAL_WEIGHTS ? `the real weights (${SHARED_WEIGHTS})` : `synthetic weights up to ${DEEPEST} (../shared is absent)`}`);
 if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run \`make deps\` (or set CHROMIUM)`);
 
-/** Starts everything; returns {url, browser, tmp, stop()}. */
-export async function start({ webgpu = true } = {}) {
+/** Starts everything; returns {url, browser, tmp, stop()}. isolated: the
+ * dev server's COOP and COEP headers (its default; false serves the page
+ * as a plain static host would). */
+export async function start({ webgpu = true, isolated = true } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), "crema-page-test-"));
   const weights = join(tmp, "weights");
   const src = REAL_WEIGHTS ? [SHARED_WEIGHTS] : ["-synthetic", "-upto", DEEPEST];
@@ -45,7 +47,7 @@ export async function start({ webgpu = true } = {}) {
   execFileSync("go", ["run", "./tools/convert", "-o", join(weights, "full"), "-synthetic", "-f16", "-upto", FULL_DEEPEST], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
   const serveBin = join(tmp, "serve");
   execFileSync("go", ["build", "-o", serveBin, "./tools/serve"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-  const server = spawn(serveBin, ["-addr", "127.0.0.1:0", "-fetch", "-weights", weights], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const server = spawn(serveBin, ["-addr", "127.0.0.1:0", "-fetch", "-weights", weights, ...(isolated ? [] : ["-isolate=false"])], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((ok, fail) => {
     let out = "";
     server.stdout.on("data", (d) => {

@@ -402,10 +402,12 @@ t("missing weights say how to get them", async () => {
 });
 
 t("the backend in use is shown: WebGPU on SwiftShader, and it runs", async () => {
-  const p = await H.open(env, "?image_size=24&num_iterations=1&preview_every=1");
+  // ?backend=webgpu: "auto" measures, and on SwiftShader the CPU wins.
+  const p = await H.open(env, "?backend=webgpu&image_size=24&num_iterations=1&preview_every=1");
   await p.waitForFunction(() => window.crema?.state.backend, null, { timeout: 120_000 });
   const be = await p.evaluate(() => window.crema.state.backend);
   assert.equal(be.name, "webgpu", `the flags give WebGPU on SwiftShader, but the page chose ${be.name}: ${be.reason}`);
+  assert.equal(be.choice, undefined, "?backend=webgpu measured");
   assert.match(await p.textContent("#backend"), /^Backend: WebGPU · \S/);
   // One iteration at 24 px: SwiftShader is slow.
   await H.waitWeights(p);
@@ -430,6 +432,123 @@ t("without WebGPU the page falls back to the CPU and says so", async () => {
   } finally {
     await plain.close();
   }
+});
+
+/** The page's backend message, once there. */
+async function backendOf(p) {
+  await p.waitForFunction(() => window.crema?.state.backend, null, { timeout: 120_000, polling: 250 });
+  return p.evaluate(() => window.crema.state.backend);
+}
+
+/** The localStorage item where the page remembers measured choices. */
+const CHOICES = "crema.backend-choice";
+
+let measuredCtx; // the browser context of the first visit below, for the second
+let measured; // its backend message
+
+t("auto measures WebGPU against the CPU at start, keeps the faster, and the badge says both figures", async () => {
+  measuredCtx = await env.browser.newContext();
+  const p = await H.open(env, "?image_size=24&num_iterations=1", { context: measuredCtx });
+  const be = (measured = await backendOf(p));
+  assert.equal(be.requested, "auto");
+  assert.equal(be.fallback, false, `auto fell back: ${be.reason}`);
+  assert.ok(be.choice && !be.choice.remembered, `no measurement: ${JSON.stringify(be)}`);
+  const [cpu, gpu] = be.choice.times;
+  assert.deepEqual([cpu.name, gpu.name], ["cpu", "webgpu"]);
+  assert.ok(cpu.ms > 0 && gpu.ms > 0, JSON.stringify(be.choice.times));
+  assert.equal(be.name, cpu.ms <= gpu.ms ? "cpu" : "webgpu", `chose ${be.name} with ${JSON.stringify(be.choice.times)}`);
+  assert.equal(be.choice.name, be.name);
+  assert.match(be.reason, /^measured at start: CPU [\d.]+ ms, WebGPU [\d.]+ ms for one conv$/);
+  const badge = await p.textContent("#backend");
+  assert.ok(badge.endsWith(` — ${be.reason}`), `badge: ${badge}`);
+  assert.match(badge, be.name === "cpu" ? /^Backend: CPU · WebAssembly SIMD/ : /^Backend: WebGPU · \S/);
+  console.log(`# SwiftShader, at start: ${be.reason} → ${be.name}`);
+  const kept = await p.evaluate((k) => JSON.parse(localStorage.getItem(k)), CHOICES);
+  const entries = Object.values(kept || {});
+  assert.equal(entries.length, 1, `remembered: ${JSON.stringify(kept)}`);
+  assert.deepEqual({ name: entries[0].name, times: entries[0].times }, { name: be.choice.name, times: be.choice.times });
+  await p.close();
+});
+
+t("a second visit uses the remembered choice without measuring, and ?backend=auto measures again", async () => {
+  assert.ok(measured, "the first visit (the test before) did not measure");
+  const p = await H.open(env, "?image_size=24&num_iterations=1", { context: measuredCtx });
+  const be = await backendOf(p);
+  assert.equal(be.name, measured.name);
+  assert.equal(be.fallback, false);
+  assert.equal(be.choice?.remembered, true, `the worker measured again: ${JSON.stringify(be)}`);
+  assert.deepEqual(be.choice.times, measured.choice.times);
+  assert.equal(be.reason, measured.reason.replace(/^measured at start/, "remembered from an earlier measurement on this device"));
+  assert.match(await p.textContent("#backend"), /— remembered from an earlier measurement on this device: CPU [\d.]+ ms, WebGPU [\d.]+ ms for one conv \(measure again\)$/);
+  const again = await p.getAttribute("#measure-again", "href");
+  assert.equal(new URL(again).searchParams.get("backend"), "auto");
+  // The link measures again.
+  await p.click("#measure-again");
+  await p.waitForURL(/backend=auto/);
+  const be2 = await backendOf(p);
+  assert.ok(be2.choice && !be2.choice.remembered, `?backend=auto did not measure: ${JSON.stringify(be2)}`);
+  assert.match(be2.reason, /^measured at start: /);
+  await measuredCtx.close();
+});
+
+t("?backend=auto,fault=slow: WebGPU measures slow, the CPU wins, the badge says why, and nothing is remembered", async () => {
+  const p = await H.open(env, "?backend=auto,fault=slow&image_size=24&num_iterations=1");
+  const be = await backendOf(p);
+  assert.equal(be.name, "cpu", `fault=slow left the page on ${be.name}: ${be.reason}`);
+  assert.equal(be.fallback, false);
+  assert.equal(be.choice.name, "cpu");
+  assert.equal(be.choice.times[1].penalty_ms, 1000);
+  assert.ok(be.choice.times[1].ms >= 1000, JSON.stringify(be.choice.times));
+  assert.match(await p.textContent("#backend"), /^Backend: CPU · WebAssembly SIMD.* — measured at start: CPU [\d.]+ ms, WebGPU \d+ ms \(1000 ms of it added by fault=slow\) for one conv$/);
+  assert.equal(await p.isVisible("#fallback-notice"), false, "a measured choice is no fallback");
+  assert.equal(await p.evaluate((k) => localStorage.getItem(k), CHOICES), null);
+  await p.context().close();
+});
+
+t("auto in a sandboxed iframe (opaque origin: no localStorage, no WebGPU) opens the CPU without an error", async () => {
+  const ctx = await env.browser.newContext();
+  const p = await ctx.newPage();
+  const errors = [];
+  p.on("pageerror", (e) => errors.push(e.message));
+  await p.goto(env.url + "host-for-test");
+  await p.setContent(`<iframe sandbox="allow-scripts" src="${env.url}?embed=1&image_size=24&num_iterations=1" width="600" height="500"></iframe>`);
+  const frame = await (await p.waitForSelector("iframe")).contentFrame();
+  await frame.waitForFunction(() => window.crema?.state.backend, null, { timeout: 120_000, polling: 250 });
+  assert.equal(
+    await frame.evaluate(() => {
+      try {
+        return typeof localStorage.getItem("x");
+      } catch {
+        return "refused";
+      }
+    }),
+    "refused",
+  );
+  const be = await frame.evaluate(() => window.crema.state.backend);
+  assert.equal(be.name, "cpu");
+  assert.equal(be.fallback, true);
+  assert.match(be.reason, /^webgpu: this browser has no navigator\.gpu/);
+  assert.match(await frame.textContent("#backend"), /^Backend: CPU \(fallback\) · WebAssembly SIMD/);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+t("?simd=off: the CPU runs the Go kernel, the badge says so, and the loss falls", async () => {
+  // The main page (?backend=cpu) runs the SIMD kernels.
+  assert.match(await page.textContent("#backend"), /^Backend: CPU · WebAssembly SIMD/);
+  const p = await H.open(env, "?backend=cpu&simd=off&image_size=32&num_iterations=2&preview_every=1");
+  const be = await backendOf(p);
+  assert.equal(be.kernel, "Go kernel (SIMD off)");
+  assert.match(await p.textContent("#backend"), /^Backend: CPU · Go kernel \(SIMD off\)$/);
+  assert.match(await p.getAttribute("#backend", "title"), /no SIMD: wasmsimd: turned off \(CREMA_WASM_SIMD=off\)/);
+  await H.waitWeights(p);
+  assert.match(await p.inputValue("#link"), /[?&]simd=off(&|$)/);
+  await p.click("#run");
+  await H.waitIdle(p);
+  assert.match(await p.textContent("#status"), /done after 2 iterations/);
+  const [first, last] = await p.evaluate(() => window.crema.chart.ends("total"));
+  assert.ok(last < first, `Go kernel: total loss ${first} → ${last} did not fall`);
+  await p.context().close();
 });
 
 t("images also come by drag-and-drop and by paste (into the focused slot)", async () => {

@@ -1,0 +1,330 @@
+package pool
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/kernels/naive"
+)
+
+// Backend is a host backend (the CPU's) whose convolutions are split over a
+// pool's helpers. Every other operation is the wrapped backend's; the
+// operations that write a tensor also drop that tensor's weight slices
+// from the helpers, should it be a weight tensor (it is then sent again
+// when next used). Like a run's use of any backend, its operations are
+// called one at a time (it keeps scratch between calls).
+type Backend struct {
+	kernels.Backend // the wrapped host backend: naive or cpu
+	p               *Pool
+	masked          []float32 // dy ⊙ [y > 0], the helpers' input of Conv3x3Backward
+	gathered        []float32 // W[:, i0:i1] for a share computed here
+}
+
+var _ kernels.Backend = (*Backend)(nil)
+
+// Wrap returns b (a host backend: its tensors are naive.Data's) with its
+// convolutions split over p's helpers.
+func (p *Pool) Wrap(b kernels.Backend) *Backend { return &Backend{Backend: b, p: p} }
+
+// Pool returns the backend's pool.
+func (b *Backend) Pool() *Pool { return b.p }
+
+// Describe is the wrapped backend's, with the pool.
+func (b *Backend) Describe() string {
+	s := b.p.Status()
+	d := b.Backend.Describe()
+	switch {
+	case s.Running == 1:
+		return d + "; 1 helper worker"
+	case s.Running > 1:
+		return d + "; " + strconv.Itoa(s.Running) + " helper workers"
+	}
+	return d
+}
+
+// span is a channel range [lo, hi).
+type span struct{ lo, hi int }
+
+// split cuts n channels into parts contiguous ranges of near-equal size.
+func split(n, parts int) []span {
+	out := make([]span, parts)
+	for i := range out {
+		out[i] = span{n * i / parts, n * (i + 1) / parts}
+	}
+	return out
+}
+
+// share is one helper's part of a call.
+type share struct {
+	m    *member
+	r    span
+	sent bool
+}
+
+// plan returns the helpers that take part in a call of flops and the
+// channel ranges: ranges[0] is the caller's (empty without MainShare),
+// ranges[i+1] helper i's. No helper means the caller does it all.
+func (b *Backend) plan(flops float64, channels int) ([]*member, []span) {
+	if flops < b.p.opts.MinFLOPs {
+		return nil, nil
+	}
+	ms := b.p.snapshot()
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	main := 0
+	if b.p.opts.MainShare {
+		main = 1
+	}
+	parts := min(len(ms)+main, channels)
+	if parts < 1+main {
+		return nil, nil
+	}
+	rs := split(channels, parts)
+	if main == 0 {
+		return ms[:parts], append([]span{{0, 0}}, rs...)
+	}
+	return ms[:parts-1], rs
+}
+
+// ensure loads key's slice for range r (with the biases of tensor id
+// bias, 0 for none) onto m unless it holds it already.
+func (b *Backend) ensure(m *member, key int, r span, bias int, slice func() Slice) error {
+	want := held{r.lo, r.hi, bias}
+	b.p.mu.Lock()
+	hd, ok := m.loaded[key]
+	b.p.mu.Unlock()
+	if ok && hd == want {
+		return nil
+	}
+	if err := m.h.Load(key, slice()); err != nil {
+		return err
+	}
+	b.p.mu.Lock()
+	m.loaded[key] = want
+	b.p.loads++
+	b.p.mu.Unlock()
+	return nil
+}
+
+// fail removes a helper whose share failed.
+func (b *Backend) fail(m *member, err error) { b.p.Lost(m.h, m.name, err) }
+
+// Conv3x3 splits the output channels over the caller and the helpers.
+func (b *Backend) Conv3x3(dst, x, w, bias kernels.Tensor, s kernels.ConvShape) {
+	b.p.forget(dst)
+	ms, rs := b.plan(s.FLOPs(), s.Cout)
+	if ms == nil {
+		b.Backend.Conv3x3(dst, x, w, bias, s)
+		return
+	}
+	hw := s.H * s.W
+	k := s.Cin * 9
+	W, B, X, D := naive.Data(w), naive.Data(bias), naive.Data(x), naive.Data(dst)
+	key, biasID := 2*b.p.id(w)+int(Forward), b.p.id(bias)
+	local := func(r span) {
+		if r.lo < r.hi {
+			b.Backend.Conv3x3(naive.Wrap(D[r.lo*hw:r.hi*hw]), x, naive.Wrap(W[r.lo*k:r.hi*k]), naive.Wrap(B[r.lo:r.hi]),
+				kernels.ConvShape{Cin: s.Cin, Cout: r.hi - r.lo, H: s.H, W: s.W})
+		}
+	}
+	t0, call := time.Now(), b.p.call()
+	shares := make([]share, len(ms))
+	for i, m := range ms {
+		r := rs[i+1]
+		shares[i] = share{m: m, r: r}
+		err := b.ensure(m, key, r, biasID, func() Slice {
+			return Slice{Kind: Forward, Cin: s.Cin, Cout: r.hi - r.lo, W: W[r.lo*k : r.hi*k], B: B[r.lo:r.hi]}
+		})
+		if err == nil {
+			err = m.h.Send(Task{Key: key, H: s.H, W: s.W, In: X, Out: (r.hi - r.lo) * hw, Call: call})
+		}
+		if err != nil {
+			b.fail(m, err)
+			continue
+		}
+		shares[i].sent = true
+	}
+	b.finish(t0, shares, rs[0], local, func(r span) []float32 { return D[r.lo*hw : r.hi*hw] })
+}
+
+// finish computes the caller's range, then collects the helpers' outputs
+// (out gives a range's rows of the output), computing here the share of
+// any helper that failed.
+// (started at t0, when the shares began to be handed out).
+func (b *Backend) finish(t0 time.Time, shares []share, mine span, local func(span), out func(span) []float32) {
+	t1 := time.Now()
+	local(mine)
+	t2 := time.Now()
+	timeout := max(b.p.opts.Timeout, 20*t2.Sub(t1))
+	done := 0
+	var redo time.Duration
+	for _, sh := range shares {
+		if sh.sent {
+			if err := sh.m.h.Receive(out(sh.r), timeout); err == nil {
+				done++
+				continue
+			} else {
+				b.fail(sh.m, err)
+			}
+		}
+		t := time.Now()
+		local(sh.r)
+		redo += time.Since(t)
+	}
+	b.p.count(done, t1.Sub(t0), t2.Sub(t1)+redo, time.Since(t2)-redo)
+}
+
+// Conv3x3Backward splits the input channels over the caller and the
+// helpers: each computes dx's rows of its channels from the masked
+// gradient and its slice W[:, i0:i1].
+func (b *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvShape) {
+	b.p.forget(dx)
+	ms, rs := b.plan(s.FLOPs(), s.Cin)
+	if ms == nil {
+		b.Backend.Conv3x3Backward(dx, dy, y, w, s)
+		return
+	}
+	hw := s.H * s.W
+	W, DX := naive.Data(w), naive.Data(dx)
+	n := s.Cout * hw
+	b.masked = grow(b.masked, n)
+	g, gs, ys := b.masked, naive.Data(dy), naive.Data(y)
+	for i := range g {
+		if ys[i] > 0 {
+			g[i] = gs[i]
+		} else {
+			g[i] = 0
+		}
+	}
+	key := 2*b.p.id(w) + int(InputGrad)
+	local := func(r span) {
+		if r.lo < r.hi {
+			b.gathered = gather(b.gathered, W, s.Cin, s.Cout, r)
+			b.Backend.Conv3x3Backward(naive.Wrap(DX[r.lo*hw:r.hi*hw]), dy, y, naive.Wrap(b.gathered),
+				kernels.ConvShape{Cin: r.hi - r.lo, Cout: s.Cout, H: s.H, W: s.W})
+		}
+	}
+	t0, call := time.Now(), b.p.call()
+	shares := make([]share, len(ms))
+	for i, m := range ms {
+		r := rs[i+1]
+		shares[i] = share{m: m, r: r}
+		err := b.ensure(m, key, r, 0, func() Slice {
+			return Slice{Kind: InputGrad, Cin: r.hi - r.lo, Cout: s.Cout, W: gather(nil, W, s.Cin, s.Cout, r)}
+		})
+		if err == nil {
+			err = m.h.Send(Task{Key: key, H: s.H, W: s.W, In: g, Out: (r.hi - r.lo) * hw, Call: call})
+		}
+		if err != nil {
+			b.fail(m, err)
+			continue
+		}
+		shares[i].sent = true
+	}
+	b.finish(t0, shares, rs[0], local, func(r span) []float32 { return DX[r.lo*hw : r.hi*hw] })
+}
+
+// gather copies W[:, r.lo:r.hi, :, :] of W [cout, cin, 3, 3] into buf
+// (grown as needed): the weights of input channels r as a [cout, r.hi-r.lo,
+// 3, 3] convolution.
+func gather(buf, W []float32, cin, cout int, r span) []float32 {
+	n := r.hi - r.lo
+	buf = grow(buf, cout*n*9)
+	for o := 0; o < cout; o++ {
+		copy(buf[o*n*9:(o+1)*n*9], W[(o*cin+r.lo)*9:(o*cin+r.hi)*9])
+	}
+	return buf
+}
+
+// grow returns buf resliced to n elements, reallocating only when it is too
+// small.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// The operations below write a tensor: should it hold weights that the
+// helpers keep slices of, those slices are dropped first.
+
+func (b *Backend) Free(t kernels.Tensor)                 { b.p.forget(t); b.Backend.Free(t) }
+func (b *Backend) Write(dst kernels.Tensor, s []float32) { b.p.forget(dst); b.Backend.Write(dst, s) }
+func (b *Backend) Copy(dst, src kernels.Tensor)          { b.p.forget(dst); b.Backend.Copy(dst, src) }
+func (b *Backend) Pool2x2(dst, x kernels.Tensor, s kernels.PoolShape, p kernels.Pooling) {
+	b.p.forget(dst)
+	b.Backend.Pool2x2(dst, x, s, p)
+}
+func (b *Backend) Pool2x2Backward(dx, dy, x kernels.Tensor, s kernels.PoolShape, p kernels.Pooling) {
+	b.p.forget(dx)
+	b.Backend.Pool2x2Backward(dx, dy, x, s, p)
+}
+func (b *Backend) MatMul(dst, x, y kernels.Tensor, m, n, k int, ta, tb bool, alpha, beta float32) {
+	b.p.forget(dst)
+	b.Backend.MatMul(dst, x, y, m, n, k, ta, tb, alpha, beta)
+}
+func (b *Backend) Fill(dst kernels.Tensor, v float32) { b.p.forget(dst); b.Backend.Fill(dst, v) }
+func (b *Backend) Scale(dst kernels.Tensor, alpha float32) {
+	b.p.forget(dst)
+	b.Backend.Scale(dst, alpha)
+}
+func (b *Backend) Axpy(dst kernels.Tensor, alpha float32, x kernels.Tensor) {
+	b.p.forget(dst)
+	b.Backend.Axpy(dst, alpha, x)
+}
+func (b *Backend) Mul(dst, x, y kernels.Tensor) { b.p.forget(dst); b.Backend.Mul(dst, x, y) }
+func (b *Backend) Div(dst, x, y kernels.Tensor) { b.p.forget(dst); b.Backend.Div(dst, x, y) }
+func (b *Backend) Sqrt(dst, x kernels.Tensor, eps float32) {
+	b.p.forget(dst)
+	b.Backend.Sqrt(dst, x, eps)
+}
+func (b *Backend) RowSum(dst, a kernels.Tensor, rows, cols int, alpha float32) {
+	b.p.forget(dst)
+	b.Backend.RowSum(dst, a, rows, cols, alpha)
+}
+func (b *Backend) AddRows(dst, v kernels.Tensor, rows, cols int, alpha float32) {
+	b.p.forget(dst)
+	b.Backend.AddRows(dst, v, rows, cols, alpha)
+}
+func (b *Backend) MulRows(dst, v kernels.Tensor, rows, cols int) {
+	b.p.forget(dst)
+	b.Backend.MulRows(dst, v, rows, cols)
+}
+func (b *Backend) SortRows(dst, idx, src kernels.Tensor, rows, cols int) {
+	b.p.forget(dst)
+	b.p.forget(idx)
+	b.Backend.SortRows(dst, idx, src, rows, cols)
+}
+func (b *Backend) ScatterRows(dst, idx, src kernels.Tensor, rows, cols int) {
+	b.p.forget(dst)
+	b.Backend.ScatterRows(dst, idx, src, rows, cols)
+}
+func (b *Backend) ResampleRows(dst, src kernels.Tensor, rows, scols, dcols int) {
+	b.p.forget(dst)
+	b.Backend.ResampleRows(dst, src, rows, scols, dcols)
+}
+func (b *Backend) Dot(dst kernels.Tensor, i int, x, y kernels.Tensor) {
+	b.p.forget(dst)
+	b.Backend.Dot(dst, i, x, y)
+}
+func (b *Backend) Dots(dst kernels.Tensor, i int, x, y []kernels.Tensor) {
+	b.p.forget(dst)
+	b.Backend.Dots(dst, i, x, y)
+}
+func (b *Backend) Sum(dst kernels.Tensor, i int, a kernels.Tensor) {
+	b.p.forget(dst)
+	b.Backend.Sum(dst, i, a)
+}
+func (b *Backend) TV(loss kernels.Tensor, i int, dx, x kernels.Tensor, c, h, w int, weight float32) {
+	b.p.forget(loss)
+	b.p.forget(dx)
+	b.Backend.TV(loss, i, dx, x, c, h, w, weight)
+}
+func (b *Backend) Adam(x, g, m, v kernels.Tensor, p kernels.AdamParams) {
+	b.p.forget(x)
+	b.p.forget(m)
+	b.p.forget(v)
+	b.Backend.Adam(x, g, m, v, p)
+}

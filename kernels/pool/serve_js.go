@@ -1,0 +1,136 @@
+//go:build js && wasm
+
+package pool
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"syscall/js"
+	"time"
+)
+
+// Serve is a helper worker's main loop: it keeps the weight slices it is
+// sent and computes each task on one thread, answering with the output
+// rows (transferred). It never returns; a helper told to stop at a task
+// (helper_fault=exit@N) panics there, so that its worker reports an exit,
+// as a crashed helper would.
+func Serve() {
+	srv := NewServer(nil)
+	q := &jsQueue{ready: make(chan struct{}, 1)}
+	self := js.Global()
+	self.Set("onmessage", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		q.push(args[0].Get("data"))
+		return nil
+	}))
+	if pending := self.Get("cremaPending"); pending.Truthy() {
+		for i := 0; i < pending.Length(); i++ {
+			q.push(pending.Index(i))
+		}
+		self.Delete("cremaPending")
+	}
+	self.Call("postMessage", map[string]any{"type": "helper-ready", "describe": srv.b.Describe()})
+	var in, out []float32
+	var loadErr error
+	largest := 0 // bytes of the largest output: the size of new output buffers
+	for {
+		d := q.pop()
+		switch d.Get("op").String() {
+		case "fault":
+			srv.ExitAt = d.Get("exit").Int()
+		case "drop":
+			srv.Drop(d.Get("key").Int())
+		case "load":
+			s := Slice{Kind: Kind(d.Get("kind").Int()), Cin: d.Get("cin").Int(), Cout: d.Get("cout").Int()}
+			s.W = make([]float32, s.Cin*s.Cout*9)
+			err := fromJS(s.W, d.Get("w"))
+			if b := d.Get("b"); err == nil && b.Truthy() {
+				s.B = make([]float32, s.Cout)
+				err = fromJS(s.B, b)
+			}
+			if err == nil {
+				err = srv.Load(d.Get("key").Int(), s)
+			}
+			if err != nil && loadErr == nil {
+				loadErr = err
+			}
+		case "task":
+			t := Task{Key: d.Get("key").Int(), H: d.Get("h").Int(), W: d.Get("w").Int()}
+			buf := d.Get("in")
+			in = grow(in, d.Get("n").Int())
+			err := loadErr
+			if err == nil {
+				err = fromJS(in, buf)
+			}
+			t.In = in
+			var n int
+			if err == nil {
+				n, err = srv.OutLen(t.Key, t.H, t.W)
+			}
+			t0 := time.Now()
+			if err == nil {
+				out = grow(out, n)
+				err = srv.Run(t, out)
+			}
+			took := float64(time.Since(t0).Microseconds()) / 1000
+			if errors.Is(err, ErrExit) {
+				panic(fmt.Sprintf("crema helper: %v (helper_fault)", err))
+			}
+			if err != nil {
+				self.Call("postMessage", map[string]any{"type": "failed", "message": err.Error()})
+				continue
+			}
+			if d.Get("shared").Truthy() { // the caller's shared areas: write into its out
+				ob := d.Get("out")
+				if ob.Get("byteLength").Int() < 4*len(out) {
+					self.Call("postMessage", map[string]any{"type": "failed", "message": "pool: the shared output area is too small"})
+					continue
+				}
+				js.CopyBytesToJS(js.Global().Get("Uint8Array").New(ob, 0, 4*len(out)), bytesOf(out))
+				self.Call("postMessage", map[string]any{"type": "result", "ms": took})
+				continue
+			}
+			largest = max(largest, 4*len(out))
+			ob := toJS(out, d.Get("out"), largest)
+			self.Call("postMessage", map[string]any{"type": "result", "out": ob, "spare": buf, "ms": took}, []any{ob, buf})
+		}
+	}
+}
+
+// jsQueue hands messages from the callback to the loop without blocking
+// the callback, in order.
+type jsQueue struct {
+	mu    sync.Mutex
+	items []js.Value
+	ready chan struct{}
+}
+
+func (q *jsQueue) push(v js.Value) {
+	q.mu.Lock()
+	q.items = append(q.items, v)
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (q *jsQueue) pop() js.Value {
+	for {
+		q.mu.Lock()
+		if len(q.items) > 0 {
+			v := q.items[0]
+			q.items = q.items[1:]
+			if len(q.items) > 0 {
+				select {
+				case q.ready <- struct{}{}:
+				default:
+				}
+			}
+			q.mu.Unlock()
+			return v
+		}
+		q.mu.Unlock()
+		<-q.ready
+	}
+}
