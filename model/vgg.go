@@ -56,7 +56,7 @@ func New(b kernels.Backend, src WeightSource) (*Net, error) {
 	n := &Net{b: b, pre: src.Preprocess()}
 	block := 1
 	for _, spec := range weights.VGG19 {
-		bl := blockOf(spec.Name)
+		bl := Block(spec.Name)
 		if bl != block {
 			n.steps = append(n.steps, layer{name: fmt.Sprintf("pool%d", block), block: block, pool: true, cin: spec.Cin, cout: spec.Cin})
 			block = bl
@@ -95,8 +95,9 @@ func upload(b kernels.Backend, data []float32) (kernels.Tensor, error) {
 	return t, nil
 }
 
-// blockOf is the block number of a convolution: 3 for conv3_2.
-func blockOf(conv string) int {
+// Block is the block number of a convolution, 3 for conv3_2: an image
+// passes Block−1 poolings before it.
+func Block(conv string) int {
 	var bl, i int
 	fmt.Sscanf(conv, "conv%d_%d", &bl, &i)
 	return bl

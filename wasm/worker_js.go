@@ -19,17 +19,17 @@ func main() {
 		return
 	}
 	self := js.Global()
-	q := newQueue()
+	q := pool.NewQueue[Inbound]()
 	onMessage := js.FuncOf(func(this js.Value, args []js.Value) any {
 		// Never block here: decode (copying buffers into Go memory) and queue.
-		q.push(decodeMessage(args[0].Get("data")))
+		q.Push(decodeMessage(args[0].Get("data")))
 		return nil
 	})
 	self.Set("onmessage", onMessage)
 	// Messages that arrived before Go started (worker.js keeps them).
 	if pending := self.Get("cremaPending"); pending.Truthy() {
 		for i := 0; i < pending.Length(); i++ {
-			q.push(decodeMessage(pending.Index(i)))
+			q.Push(decodeMessage(pending.Index(i)))
 		}
 		self.Delete("cremaPending")
 	}
@@ -37,7 +37,7 @@ func main() {
 	w.helpers.spawn = spawnHelpers
 	post(ready(runtime.Version()))
 	for {
-		w.handle(q.pop())
+		w.handle(q.Pop())
 	}
 }
 

@@ -127,10 +127,11 @@ func readyWorker(t *testing.T) (*worker, *recorder) {
 }
 
 // smallRun are a run's settings as the page sends them: text values over
-// the page's defaults.
+// the page's defaults, in one stage (every preview at the full size).
 func smallRun(iters int) map[string]string {
 	return map[string]string{"image_size": "16", "num_iterations": strconv.Itoa(iters), "content_layers": "conv1_2",
-		"style_layers": "conv1_1:1,conv2_1:1,conv3_1:0", "preview_every": "1", "optimizer": "adam", "learning_rate": "0.05"}
+		"style_layers": "conv1_1:1,conv2_1:1,conv3_1:0", "preview_every": "1", "optimizer": "adam", "learning_rate": "0.05",
+		"coarse_to_fine": "0"}
 }
 
 func TestRunReportsProgressPreviewsAndResult(t *testing.T) {
@@ -312,22 +313,6 @@ func TestGate(t *testing.T) {
 	cancel()
 	if err := <-done; err != context.Canceled {
 		t.Fatalf("Wait after cancel = %v, want context.Canceled", err)
-	}
-}
-
-func TestQueueKeepsOrder(t *testing.T) {
-	q := newQueue()
-	for i := range 5 {
-		q.push(Inbound{Type: "m", ID: i})
-	}
-	for i := range 5 {
-		if m := q.pop(); m.ID != i {
-			t.Fatalf("pop %d: got id %d", i, m.ID)
-		}
-	}
-	go q.push(Inbound{ID: 9})
-	if m := q.pop(); m.ID != 9 {
-		t.Fatalf("pop after waiting: id %d", m.ID)
 	}
 }
 

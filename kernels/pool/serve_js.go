@@ -5,7 +5,6 @@ package pool
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"syscall/js"
 	"time"
 )
@@ -17,15 +16,15 @@ import (
 // as a crashed helper would.
 func Serve() {
 	srv := NewServer(nil)
-	q := &jsQueue{ready: make(chan struct{}, 1)}
+	q := NewQueue[js.Value]()
 	self := js.Global()
 	self.Set("onmessage", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		q.push(args[0].Get("data"))
+		q.Push(args[0].Get("data"))
 		return nil
 	}))
 	if pending := self.Get("cremaPending"); pending.Truthy() {
 		for i := 0; i < pending.Length(); i++ {
-			q.push(pending.Index(i))
+			q.Push(pending.Index(i))
 		}
 		self.Delete("cremaPending")
 	}
@@ -34,7 +33,7 @@ func Serve() {
 	var loadErr error
 	largest := 0 // bytes of the largest output: the size of new output buffers
 	for {
-		d := q.pop()
+		d := q.Pop()
 		switch d.Get("op").String() {
 		case "fault":
 			srv.ExitAt = d.Get("exit").Int()
@@ -94,43 +93,5 @@ func Serve() {
 			ob := toJS(out, d.Get("out"), largest)
 			self.Call("postMessage", map[string]any{"type": "result", "out": ob, "spare": buf, "ms": took}, []any{ob, buf})
 		}
-	}
-}
-
-// jsQueue hands messages from the callback to the loop without blocking
-// the callback, in order.
-type jsQueue struct {
-	mu    sync.Mutex
-	items []js.Value
-	ready chan struct{}
-}
-
-func (q *jsQueue) push(v js.Value) {
-	q.mu.Lock()
-	q.items = append(q.items, v)
-	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
-	}
-}
-
-func (q *jsQueue) pop() js.Value {
-	for {
-		q.mu.Lock()
-		if len(q.items) > 0 {
-			v := q.items[0]
-			q.items = q.items[1:]
-			if len(q.items) > 0 {
-				select {
-				case q.ready <- struct{}{}:
-				default:
-				}
-			}
-			q.mu.Unlock()
-			return v
-		}
-		q.mu.Unlock()
-		<-q.ready
 	}
 }

@@ -406,7 +406,7 @@ func newMemModel(b kernels.Backend, net *model.Net, s Settings, shape JobShape) 
 func (mm *memModel) stages(size, tile int) []StagePlan {
 	w, h := FitSize(mm.shape.Content[0], mm.shape.Content[1], size)
 	out := []StagePlan{{Width: w, Height: h}}
-	if mm.s.CoarseToFine {
+	if mm.s.coarseToFine(w, h) {
 		out = []StagePlan{{Width: max(1, w/2), Height: max(1, h/2)}, {Width: w, Height: h}}
 	}
 	if tile > 0 {

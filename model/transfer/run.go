@@ -49,15 +49,7 @@ func Run(ctx context.Context, b kernels.Backend, net *model.Net, job Job, hooks 
 	if err := s.Validate(net); err != nil {
 		return nil, err
 	}
-	all, _ := s.Layers()
-	var layers []LayerWeight
-	if s.StyleWeight > 0 {
-		for _, l := range all {
-			if l.Weight > 0 {
-				layers = append(layers, LayerWeight{Layer: model.Canonical(l.Layer), Weight: l.Weight})
-			}
-		}
-	}
+	layers := s.styleInUse()
 	if err := checkJob(job, s, len(layers) > 0); err != nil {
 		return nil, err
 	}
@@ -224,7 +216,7 @@ func (r *runner) run() (*image.RGBA, error) {
 	cb := r.job.Content.Bounds()
 	w, h := FitSize(cb.Dx(), cb.Dy(), s.ImageSize)
 	plans := []stagePlan{{w: w, h: h, until: s.Iterations}}
-	if s.CoarseToFine {
+	if s.coarseToFine(w, h) {
 		plans = []stagePlan{{w: max(1, w/2), h: max(1, h/2), until: s.Iterations / 2}, {w: w, h: h, until: s.Iterations}}
 	}
 	for i := range plans {

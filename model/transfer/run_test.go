@@ -265,14 +265,20 @@ func TestRunOriginalColors(t *testing.T) {
 	}
 }
 
-func TestRunCoarseToFine(t *testing.T) {
-	b := kernels.Checked(cpu.New(1))
-	net := syntheticNet(t, b, "conv1_2")
+// coarseSettings are coarse-to-fine settings on conv1_1 and conv1_2 at size.
+func coarseSettings(size, iters int) Settings {
 	s := smallSettings()
-	s.ImageSize, s.Iterations = 32, 6
+	s.ImageSize, s.Iterations = size, iters
 	s.ContentLayers = []string{"conv1_2"}
 	s.StyleLayers = []LayerWeight{{"conv1_1", 1}}
 	s.CoarseToFine = true
+	return s
+}
+
+func TestRunCoarseToFine(t *testing.T) {
+	b := kernels.Checked(cpu.New(1))
+	net := syntheticNet(t, b, "conv1_2")
+	s := coarseSettings(32, 6)
 	var rec recorder
 	img, err := Run(context.Background(), b, net, Job{Content: testImage(32, 16, 1), Styles: []image.Image{testImage(12, 12, 2)}, Settings: s}, Hooks{Progress: rec.hook})
 	if err != nil {
@@ -283,6 +289,46 @@ func TestRunCoarseToFine(t *testing.T) {
 	}
 	if len(rec.p) != 7 || rec.p[6].Iter != 6 || !strings.Contains(rec.p[4].Note, "coarse-to-fine: continuing at 32×16 from iteration 3") {
 		t.Fatalf("progress %+v", rec.p)
+	}
+}
+
+// Below 16 px the half size would be under the smallest image: a
+// coarse-to-fine run (the page's default) is one stage at the full size.
+func TestRunCoarseToFineSmallIsOneStage(t *testing.T) {
+	b := kernels.Checked(cpu.New(1))
+	net := syntheticNet(t, b, "conv1_2")
+	s := coarseSettings(12, 4)
+	var rec recorder
+	img, err := Run(context.Background(), b, net, Job{Content: testImage(12, 12, 1), Styles: []image.Image{testImage(12, 12, 2)}, Settings: s}, Hooks{Progress: rec.hook})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Bounds().Dx() != 12 || len(rec.p) != 5 {
+		t.Fatalf("output %v with %d progress reports, want 12×12 with 5", img.Bounds(), len(rec.p))
+	}
+	for _, p := range rec.p {
+		if strings.Contains(p.Note, "coarse-to-fine") {
+			t.Fatalf("a second stage at 12 px: %+v", p)
+		}
+	}
+	plan, err := PlanRun(b, net, s, ShapeOf(Job{Content: testImage(12, 12, 1), Styles: []image.Image{testImage(12, 12, 2)}}))
+	if err != nil || len(plan.Stages) != 1 {
+		t.Fatalf("the memory model plans %+v (%v), want one stage", plan.Stages, err)
+	}
+	// A half size too small to pool down to the deepest layer: conv3_1
+	// needs 4 px, and the 24×12 image's half is 12×6 (two stages), the
+	// 24×6 image's 12×3 (one).
+	deep := syntheticNet(t, b, "conv3_1")
+	s.ImageSize, s.StyleLayers = 24, []LayerWeight{{"conv3_1", 1}}
+	for _, c := range []struct{ h, stages int }{{12, 2}, {6, 1}} {
+		job := Job{Content: testImage(24, c.h, 1), Styles: []image.Image{testImage(24, 24, 2)}, Settings: s}
+		plan, err := PlanRun(b, deep, s, ShapeOf(job))
+		if err != nil || len(plan.Stages) != c.stages {
+			t.Errorf("24×%d: the memory model plans %+v (%v), want %d stages", c.h, plan.Stages, err, c.stages)
+		}
+		if _, err := Run(context.Background(), b, deep, job, Hooks{}); err != nil {
+			t.Errorf("24×%d: %v", c.h, err)
+		}
 	}
 }
 

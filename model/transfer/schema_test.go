@@ -28,7 +28,9 @@ func TestSchemaFieldsAreComplete(t *testing.T) {
 			}
 		}
 		ex := f.Example()
-		if ex == f.CLI || ex == f.Page {
+		// A bool whose defaults differ (coarse_to_fine) has no third value:
+		// its example differs from the CLI's default.
+		if ex == f.CLI || ex == f.Page && !(f.Kind == Bool && f.CLI != f.Page) {
 			t.Errorf("%s: example %q is a default", f.Name, ex)
 		}
 		for _, base := range []Settings{Defaults(), PageDefaults()} {

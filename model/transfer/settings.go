@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -169,9 +170,6 @@ func (s Settings) Validate(net *model.Net) error {
 	if err := s.checkMasks(); err != nil {
 		return err
 	}
-	if s.CoarseToFine && s.ImageSize < 2*MinImageSize {
-		return fmt.Errorf("transfer: coarse_to_fine needs image_size ≥ %d (got %d)", 2*MinImageSize, s.ImageSize)
-	}
 	layers, err := s.Layers()
 	if err != nil {
 		return err
@@ -238,4 +236,42 @@ func checkWeights(net *model.Net, role, layer string) error {
 		return fmt.Errorf("transfer: %s layer %s", role, why)
 	}
 	return nil
+}
+
+// coarseToFine reports whether a run of s whose final stage is w×h has a
+// half-size stage first: with coarse_to_fine, unless the half-size image
+// would be under MinImageSize or too small to pool down to the deepest
+// layer in use (the page's default is on: a small image then runs in one
+// stage rather than being refused).
+func (s Settings) coarseToFine(w, h int) bool {
+	if !s.CoarseToFine || max(w, h) < 2*MinImageSize {
+		return false
+	}
+	deepest := 1
+	names := slices.Clone(s.ContentLayers)
+	for _, l := range s.styleInUse() {
+		names = append(names, l.Layer)
+	}
+	for _, n := range names {
+		if c, err := model.LookupConv(n); err == nil {
+			deepest = max(deepest, model.Block(c))
+		}
+	}
+	return min(w/2, h/2) >= 1<<(deepest-1)
+}
+
+// styleInUse is the style layers a run of s computes: those of positive
+// weight, by their canonical names, none when style_weight is 0.
+func (s Settings) styleInUse() []LayerWeight {
+	if s.StyleWeight <= 0 {
+		return nil
+	}
+	all, _ := s.Layers()
+	var layers []LayerWeight
+	for _, l := range all {
+		if l.Weight > 0 {
+			layers = append(layers, LayerWeight{Layer: model.Canonical(l.Layer), Weight: l.Weight})
+		}
+	}
+	return layers
 }

@@ -122,7 +122,6 @@ func TestValidate(t *testing.T) {
 		{mod(func(s *Settings) { s.ImageSize = 5000 }), "transfer: image_size 5000 is out of range (8 to 4096)"},
 		{mod(func(s *Settings) { s.StyleScale = -1 }), "transfer: style_scale -1 is out of range (above 0, at most 8)"},
 		{mod(func(s *Settings) { s.Preset = "middle" }), `transfer: unknown preset "middle" (want even, early or late)`},
-		{mod(func(s *Settings) { s.CoarseToFine, s.ImageSize = true, 12 }), "transfer: coarse_to_fine needs image_size ≥ 16 (got 12)"},
 		{mod(func(s *Settings) { s.StyleBlend = []float64{1, 0} }), "transfer: style_blend_weights[1] 0 is out of range (above 0)"},
 	} {
 		err := c.s.Validate(net)

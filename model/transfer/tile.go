@@ -784,15 +784,7 @@ func Evaluate(b kernels.Backend, net *model.Net, job Job, img image.Image) (Prog
 	if err := s.Validate(net); err != nil {
 		return Progress{}, err
 	}
-	all, _ := s.Layers()
-	var layers []LayerWeight
-	if s.StyleWeight > 0 {
-		for _, l := range all {
-			if l.Weight > 0 {
-				layers = append(layers, LayerWeight{Layer: model.Canonical(l.Layer), Weight: l.Weight})
-			}
-		}
-	}
+	layers := s.styleInUse()
 	if err := checkJob(job, s, len(layers) > 0); err != nil {
 		return Progress{}, err
 	}

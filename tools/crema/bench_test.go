@@ -6,8 +6,6 @@ import (
 	"image"
 	"testing"
 
-	"github.com/crema-app/crema/tools/internal/shared"
-
 	"github.com/crema-app/crema/model"
 	"github.com/crema-app/crema/model/session"
 	"github.com/crema-app/crema/model/transfer"
@@ -50,13 +48,7 @@ func BenchmarkTransfer(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sess.Close()
-	load := func(name string) image.Image {
-		img, _, err := transfer.LoadImage(shared.Require(b, shared.Sample(name), "the sample images"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return img
-	}
+	load := func(name string) image.Image { return sampleImage(b, name) }
 	content, style := load("astronaut.png"), load("coffee.png") // square content: 128² and 256² exactly
 	const iters = 3
 	for _, size := range []int{128, 256} {

@@ -13,7 +13,6 @@ import (
 	"github.com/crema-app/crema/kernels/cpu"
 	"github.com/crema-app/crema/model"
 	"github.com/crema-app/crema/model/transfer"
-	"github.com/crema-app/crema/tools/internal/shared"
 )
 
 // seamRatio measures seams in img: the mean absolute difference between
@@ -95,13 +94,7 @@ func highresRun(t *testing.T, b kernels.Backend, net *model.Net, job transfer.Jo
 // more.)
 func TestTiledMatchesUntiled(t *testing.T) {
 	w := realWeights(t)
-	load := func(name string) image.Image {
-		img, _, err := transfer.LoadImage(shared.Require(t, shared.Sample(name), "the sample images"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
-	}
+	load := func(name string) image.Image { return sampleImage(t, name) }
 	b := kernels.Checked(cpu.New(0))
 	net, err := model.New(b, w)
 	if err != nil {

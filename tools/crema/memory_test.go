@@ -148,13 +148,7 @@ func measureChild(t *testing.T, sizeText string) {
 		t.Fatal(err)
 	}
 	w := realWeights(t)
-	load := func(name string) image.Image {
-		img, _, err := transfer.LoadImage(shared.Require(t, shared.Sample(name), "the sample images"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
-	}
+	load := func(name string) image.Image { return sampleImage(t, name) }
 	c := &allocCounter{Backend: cpu.New(0), sizes: map[kernels.Tensor]int64{}}
 	b := kernels.Checked(c)
 	net, err := model.New(b, w)

@@ -18,6 +18,16 @@ import (
 
 // realWeights converts ../shared's Keras conv1_1 … conv3_4 weights into a
 // temp dir and loads them.
+// sampleImage is ../shared's sample image called name, decoded.
+func sampleImage(t testing.TB, name string) image.Image {
+	t.Helper()
+	img, _, err := transfer.LoadImage(shared.Require(t, shared.Sample(name), "the sample images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
 func realWeights(t testing.TB) *weights.Weights {
 	t.Helper()
 	src := shared.Require(t, shared.Weights(), "the real VGG-19 weights")
@@ -39,13 +49,7 @@ func realWeights(t testing.TB) *weights.Weights {
 // shared cores.
 func TestRealWeightsTransfer(t *testing.T) {
 	w := realWeights(t)
-	load := func(name string) image.Image {
-		img, _, err := transfer.LoadImage(shared.Require(t, shared.Sample(name), "the sample images"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
-	}
+	load := func(name string) image.Image { return sampleImage(t, name) }
 	b := kernels.Checked(cpu.New(0))
 	net, err := model.New(b, w)
 	if err != nil {

@@ -75,7 +75,9 @@ test("the image size says what the run needs, and a size that cannot fit is refu
 });
 
 test("a tiled run reports its tiles and passes and previews after every tile", async () => {
-  const page = await H.open(env, "?backend=cpu&image_size=96&tile_size=48&num_iterations=4&preview_every=1&style_layers=conv1_1:0.5,conv2_1:0.3,conv3_1:0.2&content_layers=conv3_2");
+  // One stage (coarse_to_fine=0): the page's default would add an untiled
+  // half-size stage before the tiled one.
+  const page = await H.open(env, "?backend=cpu&image_size=96&tile_size=48&coarse_to_fine=0&num_iterations=4&preview_every=1&style_layers=conv1_1:0.5,conv2_1:0.3,conv3_1:0.2&content_layers=conv3_2");
   await H.waitWeights(page);
   assert.equal(await page.evaluate(() => window.crema.state.memory.tile), 48);
   assert.match(await memoryLine(page), /Memory: 96×\d+ needs/);
