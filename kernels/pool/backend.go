@@ -129,16 +129,26 @@ func (b *Backend) Conv3x3(dst, x, w, bias kernels.Tensor, s kernels.ConvShape) {
 				kernels.ConvShape{Cin: s.Cin, Cout: r.hi - r.lo, H: s.H, W: s.W})
 		}
 	}
+	b.split(ms, rs, key, biasID, s, X, local, func(r span) Slice {
+		return Slice{Kind: Forward, Cin: s.Cin, Cout: r.hi - r.lo, W: W[r.lo*k : r.hi*k], B: B[r.lo:r.hi]}
+	}, func(r span) []float32 { return D[r.lo*hw : r.hi*hw] })
+}
+
+// split hands each helper in ms its range of rs (rs[0] is the caller's):
+// its weight slice (slice, sent once per key, ensure) and a task on in,
+// whose output is the range's rows of hw floats; then finish computes the
+// caller's range and collects the rest (out gives a range's rows).
+func (b *Backend) split(ms []*member, rs []span, key, biasID int, s kernels.ConvShape, in []float32,
+	local func(span), slice func(span) Slice, out func(span) []float32) {
+	hw := s.H * s.W
 	t0, call := time.Now(), b.p.call()
 	shares := make([]share, len(ms))
 	for i, m := range ms {
 		r := rs[i+1]
 		shares[i] = share{m: m, r: r}
-		err := b.ensure(m, key, r, biasID, func() Slice {
-			return Slice{Kind: Forward, Cin: s.Cin, Cout: r.hi - r.lo, W: W[r.lo*k : r.hi*k], B: B[r.lo:r.hi]}
-		})
+		err := b.ensure(m, key, r, biasID, func() Slice { return slice(r) })
 		if err == nil {
-			err = m.h.Send(Task{Key: key, H: s.H, W: s.W, In: X, Out: (r.hi - r.lo) * hw, Call: call})
+			err = m.h.Send(Task{Key: key, H: s.H, W: s.W, In: in, Out: (r.hi - r.lo) * hw, Call: call})
 		}
 		if err != nil {
 			b.fail(m, err)
@@ -146,7 +156,7 @@ func (b *Backend) Conv3x3(dst, x, w, bias kernels.Tensor, s kernels.ConvShape) {
 		}
 		shares[i].sent = true
 	}
-	b.finish(t0, shares, rs[0], local, func(r span) []float32 { return D[r.lo*hw : r.hi*hw] })
+	b.finish(t0, shares, rs[0], local, out)
 }
 
 // finish computes the caller's range, then collects the helpers' outputs
@@ -206,24 +216,9 @@ func (b *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvSha
 				kernels.ConvShape{Cin: r.hi - r.lo, Cout: s.Cout, H: s.H, W: s.W})
 		}
 	}
-	t0, call := time.Now(), b.p.call()
-	shares := make([]share, len(ms))
-	for i, m := range ms {
-		r := rs[i+1]
-		shares[i] = share{m: m, r: r}
-		err := b.ensure(m, key, r, 0, func() Slice {
-			return Slice{Kind: InputGrad, Cin: r.hi - r.lo, Cout: s.Cout, W: gather(nil, W, s.Cin, s.Cout, r)}
-		})
-		if err == nil {
-			err = m.h.Send(Task{Key: key, H: s.H, W: s.W, In: g, Out: (r.hi - r.lo) * hw, Call: call})
-		}
-		if err != nil {
-			b.fail(m, err)
-			continue
-		}
-		shares[i].sent = true
-	}
-	b.finish(t0, shares, rs[0], local, func(r span) []float32 { return DX[r.lo*hw : r.hi*hw] })
+	b.split(ms, rs, key, 0, s, g, local, func(r span) Slice {
+		return Slice{Kind: InputGrad, Cin: r.hi - r.lo, Cout: s.Cout, W: gather(nil, W, s.Cin, s.Cout, r)}
+	}, func(r span) []float32 { return DX[r.lo*hw : r.hi*hw] })
 }
 
 // gather copies W[:, r.lo:r.hi, :, :] of W [cout, cin, 3, 3] into buf

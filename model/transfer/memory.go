@@ -450,43 +450,32 @@ func (mm *memModel) plan(size int, total, per, host int64) Plan {
 	if try(0) {
 		return p
 	}
+	// The memory grows with the tile: the largest tile that fits (try
+	// leaves p as planned for the last tile it tried, so try the best
+	// again).
 	long := max(last.Width, last.Height)
-	lo, hi := MinTile(mm.deepest()), long-1
-	if lo > hi || !try(lo) {
-		return p
+	if best := largestIn(MinTile(mm.deepest()), long-1, try); best > 0 {
+		try(best)
 	}
-	// The memory grows with the tile: the largest that fits, to a multiple
-	// of 8 pixels.
-	for hi-lo > 8 {
-		mid := (lo + hi) / 2
-		if try(mid) {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	best := lo
-	for t := hi; t > lo; t-- {
-		if try(t) {
-			best = t
-			break
-		}
-	}
-	try(best)
 	return p
 }
 
 // largest is the largest image_size in [MinImageSize, MaxImageSize] for
 // which ok holds (ok is assumed monotone), 0 when none.
 func (mm *memModel) largest(ok func(size int) bool) int {
-	if !ok(MinImageSize) {
+	return largestIn(MinImageSize, MaxImageSize, ok)
+}
+
+// largestIn is the largest n in [lo, hi] for which ok holds, by bisection
+// (ok is assumed to hold up to some n and not above), 0 when none (lo ≥ 1).
+func largestIn(lo, hi int, ok func(n int) bool) int {
+	if lo > hi || !ok(lo) {
 		return 0
 	}
-	lo, hi := MinImageSize, MaxImageSize
 	if ok(hi) {
 		return hi
 	}
-	for hi-lo > 1 {
+	for hi-lo > 1 { // ok(lo), !ok(hi)
 		mid := (lo + hi) / 2
 		if ok(mid) {
 			lo = mid

@@ -12,21 +12,28 @@ import (
 	"github.com/crema-app/crema/model"
 )
 
-// TestWebGPUDeviceLostRunContinuesOnCPU destroys the GPU device in the
-// middle of a style transfer (in the browser: make test-browser): the run
-// switches to the CPU backend through its Fallback hook, says so in a
-// Progress note, and finishes.
-func TestWebGPUDeviceLostRunContinuesOnCPU(t *testing.T) {
+// gpuNet opens WebGPU and loads src's network on it (checked).
+func gpuNet(t *testing.T, src model.WeightSource) (*webgpu.Backend, kernels.Backend, *model.Net) {
+	t.Helper()
 	g, err := webgpu.Open()
 	if err != nil {
 		t.Fatalf("webgpu.Open: %v", err)
 	}
 	gpu := kernels.Checked(g)
-	src := model.NewSynthetic(1, "conv2_1")
 	net, err := model.New(gpu, src)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return g, gpu, net
+}
+
+// TestWebGPUDeviceLostRunContinuesOnCPU destroys the GPU device in the
+// middle of a style transfer (in the browser: make test-browser): the run
+// switches to the CPU backend through its Fallback hook, says so in a
+// Progress note, and finishes.
+func TestWebGPUDeviceLostRunContinuesOnCPU(t *testing.T) {
+	src := model.NewSynthetic(1, "conv2_1")
+	_, gpu, net := gpuNet(t, src)
 	s := smallSettings()
 	s.Iterations = 25
 	s.Optimizer = "adam"
@@ -99,15 +106,7 @@ func TestWebGPUErrorRunContinuesOnCPU(t *testing.T) {
 		}, nil, "out of memory (injected by a test)); continuing on cpu from iteration 0"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			g, err := webgpu.Open()
-			if err != nil {
-				t.Fatalf("webgpu.Open: %v", err)
-			}
-			gpu := kernels.Checked(g)
-			net, err := model.New(gpu, src)
-			if err != nil {
-				t.Fatal(err)
-			}
+			g, gpu, net := gpuNet(t, src)
 			if c.before != nil {
 				c.before(g, gpu)
 			}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/crema-app/crema/kernels"
 	"github.com/crema-app/crema/kernels/cpu"
-	"github.com/crema-app/crema/kernels/webgpu"
 	"github.com/crema-app/crema/model"
 )
 
@@ -18,16 +17,8 @@ import (
 // within the budget (an allocation past it would fail the run), and ends
 // with a loss close to the same tiled run's on the CPU.
 func TestWebGPUTiledRunFitsTheModelsBudget(t *testing.T) {
-	g, err := webgpu.Open()
-	if err != nil {
-		t.Fatalf("webgpu.Open: %v", err)
-	}
-	gpu := kernels.Checked(g)
 	src := model.NewSynthetic(1, "conv2_1")
-	net, err := model.New(gpu, src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, gpu, net := gpuNet(t, src)
 	s := smallSettings()
 	s.ImageSize, s.Iterations, s.Optimizer = 64, 6, "adam"
 	job := Job{Content: testImage(64, 48, 1), Styles: []image.Image{testImage(48, 48, 3)}, Settings: s}

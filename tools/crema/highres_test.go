@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/crema-app/crema/kernels"
-	"github.com/crema-app/crema/kernels/cpu"
 	"github.com/crema-app/crema/model"
 	"github.com/crema-app/crema/model/transfer"
 )
@@ -93,18 +92,8 @@ func highresRun(t *testing.T, b kernels.Backend, net *model.Net, job transfer.Jo
 // in 64 px tiles, cores of 32 px, the gap is 40–60 %: small tiles pay
 // more.)
 func TestTiledMatchesUntiled(t *testing.T) {
-	w := realWeights(t)
 	load := func(name string) image.Image { return sampleImage(t, name) }
-	b := kernels.Checked(cpu.New(0))
-	net, err := model.New(b, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer net.Close()
-	s := transfer.Defaults()
-	s.ImageSize, s.Iterations = 192, 20
-	s.StyleLayers, _ = transfer.ParseLayers("conv1_1,conv2_1,conv3_1")
-	s.ContentLayers = []string{"conv3_2"}
+	b, net, s := realRun(t, 192, 20)
 	job := transfer.Job{Content: load("chelsea.png"), Styles: []image.Image{load("coffee.png")}, Settings: s}
 
 	untiled, _, _, _ := highresRun(t, b, net, job)

@@ -28,6 +28,24 @@ func sampleImage(t testing.TB, name string) image.Image {
 	return img
 }
 
+// realRun is the real weights' network on the CPU (closed when t ends)
+// and settings on its early layers (style conv1_1, conv2_1, conv3_1;
+// content conv3_2) at size, for iters iterations.
+func realRun(t *testing.T, size, iters int) (kernels.Backend, *model.Net, transfer.Settings) {
+	t.Helper()
+	b := kernels.Checked(cpu.New(0))
+	net, err := model.New(b, realWeights(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Close)
+	s := transfer.Defaults()
+	s.ImageSize, s.Iterations = size, iters
+	s.StyleLayers, _ = transfer.ParseLayers("conv1_1,conv2_1,conv3_1")
+	s.ContentLayers = []string{"conv3_2"}
+	return b, net, s
+}
+
 func realWeights(t testing.TB) *weights.Weights {
 	t.Helper()
 	src := shared.Require(t, shared.Weights(), "the real VGG-19 weights")
@@ -48,18 +66,8 @@ func realWeights(t testing.TB) *weights.Weights {
 // the CLI); here 64 px and 20 L-BFGS iterations keep the test short on two
 // shared cores.
 func TestRealWeightsTransfer(t *testing.T) {
-	w := realWeights(t)
 	load := func(name string) image.Image { return sampleImage(t, name) }
-	b := kernels.Checked(cpu.New(0))
-	net, err := model.New(b, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer net.Close()
-	s := transfer.Defaults()
-	s.ImageSize, s.Iterations = 64, 20
-	s.StyleLayers, _ = transfer.ParseLayers("conv1_1,conv2_1,conv3_1")
-	s.ContentLayers = []string{"conv3_2"}
+	b, net, s := realRun(t, 64, 20)
 	var first, last transfer.Progress
 	img, err := transfer.Run(context.Background(), b, net, transfer.Job{
 		Content: load("chelsea.png"), Styles: []image.Image{load("coffee.png")}, Settings: s,
