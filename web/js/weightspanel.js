@@ -16,6 +16,7 @@ import { adaptToWeights, presetBlocked } from "./layers.js";
 import { showAvailability } from "./controls.js";
 import { updateButtons } from "./runs.js";
 import { updateLink } from "./link.js";
+import { checkValues } from "./values.js";
 
 /** The download in progress: {manifest, bytes, cached, adapting, t0, got,
  * total} (bytes once it is all in; adapting: the settings' move off the
@@ -123,8 +124,12 @@ async function onWeights(m) {
     return;
   }
   pending = null;
-  if (p?.adapting) await p.adapting;
-  else {
+  if (p?.adapting) {
+    // The partial answer's check ran before the worker held the network:
+    // check again, so that the memory model's plan counts its weights.
+    await p.adapting;
+    await checkValues();
+  } else {
     await adaptToWeights(m);
     showAvailability(state.unavailable, presetBlocked);
   }

@@ -74,9 +74,10 @@ export async function start({ webgpu = true, isolated = true } = {}) {
 
 /** Opens a page that records every request URL in page.requests (and the
  * browser console in page.logs, shown when a test fails). */
-export async function open(env, query = "", { viewport = { width: 1200, height: 900 }, context = null } = {}) {
+export async function open(env, query = "", { viewport = { width: 1200, height: 900 }, context = null, setup = null } = {}) {
   const ctx = context || (await env.browser.newContext({ viewport, acceptDownloads: true }));
   const page = await ctx.newPage();
+  if (setup) await setup(page); // e.g. routes, before the page loads
   page.requests = [];
   page.logs = [];
   ctx.on("request", (r) => page.requests.push(r.url()));
