@@ -18,11 +18,9 @@
 // Debian's (CHROMIUM overrides); no browser is downloaded.
 
 import { chromium } from "playwright-core";
-import { createServer } from "node:http";
-import { readFileSync, existsSync } from "node:fs";
-import { join, extname, normalize } from "node:path";
+import { join } from "node:path";
 import { CHROMIUM, webgpuFlags, QUIET_FLAGS } from "../chromium.mjs";
-import { ROOT, parseArgs, buildWasm, wasmExecPath, today } from "./common.mjs";
+import { ROOT, parseArgs, buildWasm, serveBench, today } from "./common.mjs";
 import { markdown, writeSection, machine } from "./report.mjs";
 
 const HEADING = "## In the browser: crema vs TensorFlow.js";
@@ -48,51 +46,7 @@ const FLAGS = [
   "--enable-precise-memory-info",
 ];
 
-const wasm = buildWasm();
-const NM = join(ROOT, "node_modules", "@tensorflow");
-const MOUNTS = {
-  "/tfjs/": join(NM, "tfjs", "dist"),
-  "/tfjs-webgpu/": join(NM, "tfjs-backend-webgpu", "dist"),
-  "/tfjs-wasm/": join(NM, "tfjs-backend-wasm", "dist"),
-  "/bench/": join(ROOT, "tools", "bench"),
-};
-const FILES = {
-  "/": join(ROOT, "tools", "bench", "page.html"),
-  "/wasm_exec.js": wasmExecPath(),
-  "/cremabench.wasm": wasm,
-};
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".map": "application/json" };
-
-function resolve(path) {
-  if (FILES[path]) return FILES[path];
-  for (const [prefix, dir] of Object.entries(MOUNTS)) {
-    if (path.startsWith(prefix)) {
-      const rel = normalize(path.slice(prefix.length));
-      if (rel.startsWith("..")) return null;
-      return join(dir, rel);
-    }
-  }
-  return null;
-}
-
-const server = createServer((req, res) => {
-  const path = new URL(req.url, "http://x").pathname;
-  const file = resolve(path);
-  if (!file || !existsSync(file)) {
-    if (path !== "/favicon.ico") console.log(`bench: 404 ${path}`);
-    res.writeHead(404).end();
-    return;
-  }
-  const headers = { "Content-Type": TYPES[extname(file)] || "application/octet-stream", "Cache-Control": "no-store" };
-  if (cfg.isolated) {
-    headers["Cross-Origin-Opener-Policy"] = "same-origin";
-    headers["Cross-Origin-Embedder-Policy"] = "require-corp";
-  }
-  res.writeHead(200, headers);
-  res.end(readFileSync(file));
-});
-await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-const origin = `http://127.0.0.1:${server.address().port}`;
+const { server, origin } = await serveBench({ wasm: buildWasm(), isolated: cfg.isolated });
 
 
 // render writes the section for res (partial: sizes done so far).

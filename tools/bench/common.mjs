@@ -2,8 +2,9 @@
 // arguments, building crema's benchmark wasm, finding Go's wasm_exec.js.
 
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { join, dirname } from "node:path";
+import { createServer } from "node:http";
+import { mkdirSync, readFileSync, existsSync } from "node:fs";
+import { join, dirname, extname, normalize } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 
@@ -30,6 +31,7 @@ export function parseArgs(argv, defaults) {
   return cfg;
 }
 
+import { wasmExecPath } from "../chromium.mjs";
 export { goroot, wasmExecPath } from "../chromium.mjs";
 
 // buildWasm builds tools/bench/cremawasm into a temporary folder (nothing is
@@ -49,4 +51,52 @@ export function buildWasm(log = console.log) {
 
 export function today() {
   return new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC";
+}
+
+// serveBench serves the benchmark page (tools/bench/page.html), tfjs' dist
+// files from node_modules and crema's benchmark wasm (the file wasm) on
+// 127.0.0.1; isolated adds COOP and COEP (tfjs' threaded wasm build).
+// It resolves to {server, origin}.
+export async function serveBench({ wasm, isolated = false }) {
+  const NM = join(ROOT, "node_modules", "@tensorflow");
+  const mounts = {
+    "/tfjs/": join(NM, "tfjs", "dist"),
+    "/tfjs-webgpu/": join(NM, "tfjs-backend-webgpu", "dist"),
+    "/tfjs-wasm/": join(NM, "tfjs-backend-wasm", "dist"),
+    "/bench/": join(ROOT, "tools", "bench"),
+  };
+  const files = {
+    "/": join(ROOT, "tools", "bench", "page.html"),
+    "/wasm_exec.js": wasmExecPath(),
+    "/cremabench.wasm": wasm,
+  };
+  const types = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".map": "application/json" };
+  const resolve = (path) => {
+    if (files[path]) return files[path];
+    for (const [prefix, dir] of Object.entries(mounts)) {
+      if (path.startsWith(prefix)) {
+        const rel = normalize(path.slice(prefix.length));
+        return rel.startsWith("..") ? null : join(dir, rel);
+      }
+    }
+    return null;
+  };
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, "http://x").pathname;
+    const file = resolve(path);
+    if (!file || !existsSync(file)) {
+      if (path !== "/favicon.ico") console.log(`bench: 404 ${path}`);
+      res.writeHead(404).end();
+      return;
+    }
+    const headers = { "Content-Type": types[extname(file)] || "application/octet-stream", "Cache-Control": "no-store" };
+    if (isolated) {
+      headers["Cross-Origin-Opener-Policy"] = "same-origin";
+      headers["Cross-Origin-Embedder-Policy"] = "require-corp";
+    }
+    res.writeHead(200, headers);
+    res.end(readFileSync(file));
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return { server, origin: `http://127.0.0.1:${server.address().port}` };
 }
