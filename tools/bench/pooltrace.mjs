@@ -1,0 +1,96 @@
+// pooltrace.mjs records a Chromium trace of the page's run on the helper
+// pool (kernels/pool) and says where each worker thread's time went, on
+// the trace's one clock: how long the crema worker and each helper spent
+// handling messages (a helper's handling is its share: copy in, compute,
+// copy out), how long a helper's answer took to reach the worker's handler,
+// and how long a helper sat idle between the end of its share and the start
+// of the next. BENCHMARKS.md ("Every core", "What limits it") quotes it.
+//
+//   node tools/bench/pooltrace.mjs [--size 128] [--iters 3] [--helpers 1]
+//       [--main false] [--out /tmp/pool-trace.json]
+//
+// --main false is helper_main=0 (the worker only hands out shares), the
+// default here, so that the worker's handling and the helpers' shares are
+// told apart. Tracing slows every thread a little; the split of the time,
+// not its sum, is the point.
+
+import { readFileSync } from "node:fs";
+import * as H from "../../web/test/harness.mjs";
+import { parseArgs } from "./common.mjs";
+
+const cfg = parseArgs(process.argv.slice(2), { size: 128, iters: 3, helpers: 1, main: "false", out: "/tmp/pool-trace.json" });
+
+const env = await H.start({ webgpu: false, isolated: false });
+let status;
+try {
+  const q = `?backend=cpu&weights=${H.FULL_WEIGHTS}&image_size=${cfg.size}&num_iterations=${cfg.iters}&optimizer=adam` +
+    `&coarse_to_fine=0&preview_every=1000&helpers=${cfg.helpers}${cfg.main === "false" ? "&helper_main=0" : ""}`;
+  const page = await H.open(env, q);
+  await H.waitWeights(page);
+  await page.waitForFunction(() => window.crema.state.pool && window.crema.state.pool.starting === 0, null, { timeout: 120_000 });
+  await env.browser.startTracing(page, { path: cfg.out, categories: ["toplevel", "devtools.timeline", "disabled-by-default-devtools.timeline", "blink.worker"] });
+  await page.click("#run");
+  await H.waitIdle(page, 1_800_000);
+  await env.browser.stopTracing();
+  status = await page.textContent("#status");
+} finally {
+  await env.stop();
+}
+if (!/done after/.test(status)) throw new Error(`pooltrace: the run did not finish: ${status}`);
+
+const raw = JSON.parse(readFileSync(cfg.out, "utf8"));
+const events = Array.isArray(raw) ? raw : raw.traceEvents;
+const names = new Map();
+for (const e of events) {
+  if (e.ph === "M" && e.name === "thread_name") names.set(`${e.pid}/${e.tid}`, e.args.name);
+}
+// Each worker thread's message handlers, in time order.
+const handlers = new Map(); // thread → [{ts, end}]
+const posts = new Map(); // thread → [ts] of its DedicatedWorkerGlobalScope::postMessage (to its parent)
+for (const e of events) {
+  const t = `${e.pid}/${e.tid}`;
+  if (e.ph !== "X" || !(names.get(t) || "").startsWith("DedicatedWorker")) continue;
+  if (e.name === "HandlePostMessage") {
+    if (!handlers.has(t)) handlers.set(t, []);
+    handlers.get(t).push({ ts: e.ts / 1000, end: (e.ts + e.dur) / 1000 });
+  } else if (e.name === "DedicatedWorkerGlobalScope::postMessage") {
+    if (!posts.has(t)) posts.set(t, []);
+    posts.get(t).push(e.ts / 1000);
+  }
+}
+for (const l of handlers.values()) l.sort((a, b) => a.ts - b.ts);
+// The helpers post to the crema worker once a share; the crema worker is
+// the thread that handles those answers (it posts to the page far less).
+const threads = [...handlers.keys()];
+const helpers = threads.filter((t) => (posts.get(t) || []).length >= (handlers.get(t) || []).length / 2);
+const worker = threads.filter((t) => !helpers.includes(t)).sort((a, b) => handlers.get(b).length - handlers.get(a).length)[0];
+if (!worker || !helpers.length) throw new Error(`pooltrace: could not tell the worker from the helpers (threads ${threads.join(", ")})`);
+
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[s.length >> 1] : NaN;
+};
+const busy = (t) => sum(handlers.get(t).map((h) => h.end - h.ts));
+const wh = handlers.get(worker);
+// The latency of an answer: from a helper's post to the start of the
+// worker's next handler.
+const hop = [];
+for (const h of helpers) {
+  for (const p of posts.get(h) || []) {
+    const next = wh.find((x) => x.ts >= p);
+    if (next && next.ts - p < 50) hop.push(next.ts - p);
+  }
+}
+const first = Math.min(...threads.map((t) => handlers.get(t)[0].ts));
+const last = Math.max(...threads.map((t) => handlers.get(t).at(-1).end));
+console.log(`pooltrace: ${cfg.size}², ${cfg.iters} iterations (Adam), ${helpers.length} helper(s), helper_main=${cfg.main === "false" ? 0 : 1}; ${status}`);
+console.log(`traced span ${(last - first).toFixed(0)} ms; the trace is in ${cfg.out}`);
+console.log(`crema worker: ${wh.length} handlers, ${busy(worker).toFixed(0)} ms busy (median ${median(wh.map((h) => h.end - h.ts)).toFixed(2)} ms a handler)`);
+for (const [i, h] of helpers.entries()) {
+  const l = handlers.get(h);
+  const gaps = l.slice(1).map((x, j) => x.ts - l[j].end);
+  console.log(`helper ${i + 1}: ${l.length} messages (shares and weight slices), ${busy(h).toFixed(0)} ms busy (median ${median(l.map((x) => x.end - x.ts)).toFixed(2)} ms); ` +
+    `idle between them ${sum(gaps).toFixed(0)} ms (median ${median(gaps).toFixed(2)} ms)`);
+}
+console.log(`an answer reaches the worker's handler in ${median(hop).toFixed(2)} ms (median of ${hop.length})`);
