@@ -275,20 +275,21 @@ func coarseSettings(size, iters int) Settings {
 	return s
 }
 
+// coarseJob is a w×h content and a 12×12 style with coarse-to-fine
+// settings at size for iters iterations.
+func coarseJob(w, h, size, iters int) Job {
+	return Job{Content: testImage(w, h, 1), Styles: []image.Image{testImage(12, 12, 2)}, Settings: coarseSettings(size, iters)}
+}
+
 func TestRunCoarseToFine(t *testing.T) {
 	b := kernels.Checked(cpu.New(1))
 	net := syntheticNet(t, b, "conv1_2")
-	s := coarseSettings(32, 6)
-	var rec recorder
-	img, err := Run(context.Background(), b, net, Job{Content: testImage(32, 16, 1), Styles: []image.Image{testImage(12, 12, 2)}, Settings: s}, Hooks{Progress: rec.hook})
-	if err != nil {
-		t.Fatal(err)
-	}
+	progress, img := runRecorded(t, b, net, coarseJob(32, 16, 32, 6))
 	if img.Bounds().Dx() != 32 || img.Bounds().Dy() != 16 {
 		t.Fatalf("output %v, want 32×16", img.Bounds())
 	}
-	if len(rec.p) != 7 || rec.p[6].Iter != 6 || !strings.Contains(rec.p[4].Note, "coarse-to-fine: continuing at 32×16 from iteration 3") {
-		t.Fatalf("progress %+v", rec.p)
+	if len(progress) != 7 || progress[6].Iter != 6 || !strings.Contains(progress[4].Note, "coarse-to-fine: continuing at 32×16 from iteration 3") {
+		t.Fatalf("progress %+v", progress)
 	}
 }
 
@@ -297,21 +298,18 @@ func TestRunCoarseToFine(t *testing.T) {
 func TestRunCoarseToFineSmallIsOneStage(t *testing.T) {
 	b := kernels.Checked(cpu.New(1))
 	net := syntheticNet(t, b, "conv1_2")
-	s := coarseSettings(12, 4)
-	var rec recorder
-	img, err := Run(context.Background(), b, net, Job{Content: testImage(12, 12, 1), Styles: []image.Image{testImage(12, 12, 2)}, Settings: s}, Hooks{Progress: rec.hook})
-	if err != nil {
-		t.Fatal(err)
+	job := coarseJob(12, 12, 12, 4)
+	s := job.Settings
+	progress, img := runRecorded(t, b, net, job)
+	if img.Bounds().Dx() != 12 || len(progress) != 5 {
+		t.Fatalf("output %v with %d progress reports, want 12×12 with 5", img.Bounds(), len(progress))
 	}
-	if img.Bounds().Dx() != 12 || len(rec.p) != 5 {
-		t.Fatalf("output %v with %d progress reports, want 12×12 with 5", img.Bounds(), len(rec.p))
-	}
-	for _, p := range rec.p {
+	for _, p := range progress {
 		if strings.Contains(p.Note, "coarse-to-fine") {
 			t.Fatalf("a second stage at 12 px: %+v", p)
 		}
 	}
-	plan, err := PlanRun(b, net, s, ShapeOf(Job{Content: testImage(12, 12, 1), Styles: []image.Image{testImage(12, 12, 2)}}))
+	plan, err := PlanRun(b, net, s, ShapeOf(job))
 	if err != nil || len(plan.Stages) != 1 {
 		t.Fatalf("the memory model plans %+v (%v), want one stage", plan.Stages, err)
 	}

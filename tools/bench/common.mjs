@@ -1,5 +1,6 @@
-// common.mjs: what bench.mjs (Chromium) and gpu.mjs (Dawn in node) share:
-// arguments, building crema's benchmark wasm, finding Go's wasm_exec.js.
+// common.mjs: what bench.mjs (Chromium), gpu.mjs (Dawn in node) and the
+// other benchmark scripts share: arguments, building crema's benchmark wasm,
+// finding Go's wasm_exec.js, serving the benchmark page.
 
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
@@ -7,6 +8,7 @@ import { mkdirSync, readFileSync, existsSync } from "node:fs";
 import { join, dirname, extname, normalize } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
+import { wasmExecPath } from "../chromium.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -31,7 +33,6 @@ export function parseArgs(argv, defaults) {
   return cfg;
 }
 
-import { wasmExecPath } from "../chromium.mjs";
 export { goroot, wasmExecPath } from "../chromium.mjs";
 
 // buildWasm builds tools/bench/cremawasm into a temporary folder (nothing is

@@ -10,8 +10,10 @@
 // page's renderer process: Chromium runs a page's dedicated workers, nested
 // ones included, as threads of that process, so it counts the page, its
 // worker, the helpers, their wasm memories, JS heaps and code, and
-// Chromium's own share of a renderer (given as the "blank" row: the same
-// page before any run). Each measurement opens a page in a new browser, so
+// Chromium's own share of a renderer. Beside the peak: the same figure
+// before Run (crema: weights loaded, helpers started; tfjs: the page
+// loaded, as tfjs makes its weights in the run) and, for crema, before any
+// weights arrive (the binary held back). Each measurement opens a page in a new browser, so
 // no other page shares the process. Beside it: the wasm linear memories
 // (which never shrink, so their size is their peak): crema's worker and
 // helpers (Go's memory, read through Playwright's worker handles), tfjs'
@@ -108,12 +110,31 @@ async function workerWasm(page) {
 async function crema(env, size, helpers) {
   const pool = helpers === "default" ? "" : `&helpers=${helpers}`;
   const q = `?backend=cpu&weights=${H.FULL_WEIGHTS}&image_size=${size}&num_iterations=${cfg.iters}&optimizer=adam&coarse_to_fine=0&preview_every=1000${pool}`;
-  const page = await H.open(env, q);
+  // The weights binary is held back until the page is up with its worker,
+  // for the figure before any weights (the page, Go's runtime, the module).
+  let release, asked;
+  const held = new Promise((ok) => (release = ok));
+  const requested = new Promise((ok) => (asked = ok));
+  const hold = (p) => p.route("**/vgg19.bin*", async (route) => {
+    asked();
+    await held;
+    await route.continue();
+  });
+  const page = await H.open(env, q, { setup: hold });
+  await requested;
+  let bare = [];
+  for (let i = 0; i < 300 && !bare.length; i++) {
+    bare = await workerWasm(page);
+    if (!bare.length) await new Promise((ok) => setTimeout(ok, 100));
+  }
+  if (!bare.length) throw new Error("memory: the page's worker never started Go");
+  const noWeights = pageRenderer().hwm;
+  release();
   await H.waitWeights(page);
   if (helpers !== "0") {
     await page.waitForFunction(() => window.crema.state.pool && window.crema.state.pool.starting === 0, null, { timeout: 120_000 });
   }
-  const blank = pageRenderer();
+  const beforeRun = pageRenderer();
   await page.click("#run");
   await H.waitIdle(page, 1_800_000);
   const status = await page.textContent("#status");
@@ -122,7 +143,7 @@ async function crema(env, size, helpers) {
   const wasm = await workerWasm(page);
   const poolState = await page.evaluate(() => window.crema.state.pool);
   await page.context().close();
-  return { blank: blank.hwm, peak: r.hwm, wasm, helpers: poolState ? poolState.running : 0, status };
+  return { bare: noWeights, bareWasm: bare[0], beforeRun: beforeRun.hwm, peak: r.hwm, wasm, helpers: poolState ? poolState.running : 0, status };
 }
 
 async function tfjs(size) {
@@ -133,7 +154,7 @@ async function tfjs(size) {
     page.on("pageerror", (e) => console.log(`memory: tfjs page error: ${e}`));
     await page.goto(origin + "/");
     await page.waitForFunction(() => window.benchReady === true);
-    const blank = pageRenderer();
+    const beforeRun = pageRenderer();
     const res = await page.evaluate(
       (c) => window.bench(c),
       { sizes: [size], rounds: 1, iters: cfg.iters - 1, warmup: 1, pooling: "avg", profile: false, only: "tfjs wasm" },
@@ -142,7 +163,7 @@ async function tfjs(size) {
     if (s.error) throw new Error(`memory: tfjs wasm at ${size}²: ${s.error}`);
     const wasm = await page.evaluate(() => tf.backend().wasm?.HEAPU8?.buffer.byteLength || 0);
     const r = pageRenderer();
-    return { blank: blank.hwm, peak: r.hwm, wasm: [wasm], threads: res.impls["tfjs wasm"].threads, ms: s.median_ms };
+    return { beforeRun: beforeRun.hwm, peak: r.hwm, wasm: [wasm], threads: res.impls["tfjs wasm"].threads, ms: s.median_ms };
   } finally {
     await browser.close().catch(() => {});
     server.close();
@@ -158,20 +179,21 @@ for (const size of cfg.sizes) {
     try {
       const m = await crema(env, size, helpers);
       rows.push({ size, name: `crema CPU, ${helpers === "default" ? `the page's pool (${m.helpers} helper${m.helpers === 1 ? "" : "s"})` : `${helpers} helpers`}`, ...m });
-      console.log(`memory: ${size}² crema helpers=${helpers}: peak ${MiB(m.peak)} MiB (blank ${MiB(m.blank)}), wasm ${m.wasm.map(MiB).join(" + ")} MiB; ${m.status}`);
+      console.log(`memory: ${size}² crema helpers=${helpers}: peak ${MiB(m.peak)} MiB (before Run ${MiB(m.beforeRun)}), wasm ${m.wasm.map(MiB).join(" + ")} MiB; ${m.status}`);
     } finally {
       await env.stop();
     }
   }
   const t = await tfjs(size);
   rows.push({ size, name: `tfjs wasm (threads ${t.threads ? "on" : "off"})`, ...t });
-  console.log(`memory: ${size}² tfjs wasm: peak ${MiB(t.peak)} MiB (blank ${MiB(t.blank)}), wasm ${t.wasm.map(MiB).join(" + ")} MiB`);
+  console.log(`memory: ${size}² tfjs wasm: peak ${MiB(t.peak)} MiB (before Run ${MiB(t.beforeRun)}), wasm ${t.wasm.map(MiB).join(" + ")} MiB`);
 }
 const load1 = loadavg();
 
 console.log(`\n${today()}; ${cpus().length} cores (${cpus()[0].model}); load average ${load0[0].toFixed(1)} before, ${load1[0].toFixed(1)} after; page ${cfg.isolated ? "cross-origin isolated" : "not isolated"}; ${cfg.iters} iterations\n`);
-console.log("| size | page | peak resident (renderer) | before Run | wasm memories |");
-console.log("|---|---|---:|---:|---:|");
+console.log("| size | page | peak resident (renderer) | before Run | before the weights (Go's memory) | wasm memories |");
+console.log("|---|---|---:|---:|---:|---:|");
 for (const r of rows) {
-  console.log(`| ${r.size}² | ${r.name} | ${MiB(r.peak)} MiB | ${MiB(r.blank)} MiB | ${r.wasm.map(MiB).join(" + ")} MiB |`);
+  const bare = r.bare ? `${MiB(r.bare)} MiB (${MiB(r.bareWasm)} MiB)` : "–";
+  console.log(`| ${r.size}² | ${r.name} | ${MiB(r.peak)} MiB | ${MiB(r.beforeRun)} MiB | ${bare} | ${r.wasm.map(MiB).join(" + ")} MiB |`);
 }

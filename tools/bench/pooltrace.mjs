@@ -7,24 +7,24 @@
 // of the next. BENCHMARKS.md ("Every core", "What limits it") quotes it.
 //
 //   node tools/bench/pooltrace.mjs [--size 128] [--iters 3] [--helpers 1]
-//       [--main false] [--out /tmp/pool-trace.json]
+//       [--main] [--out /tmp/pool-trace.json]
 //
-// --main false is helper_main=0 (the worker only hands out shares), the
-// default here, so that the worker's handling and the helpers' shares are
-// told apart. Tracing slows every thread a little; the split of the time,
+// Without --main the worker only hands out shares (helper_main=0), so that
+// the worker's handling and the helpers' shares are told apart; --main
+// traces the page's default, where the worker computes a share too. Tracing slows every thread a little; the split of the time,
 // not its sum, is the point.
 
 import { readFileSync } from "node:fs";
 import * as H from "../../web/test/harness.mjs";
 import { parseArgs } from "./common.mjs";
 
-const cfg = parseArgs(process.argv.slice(2), { size: 128, iters: 3, helpers: 1, main: "false", out: "/tmp/pool-trace.json" });
+const cfg = parseArgs(process.argv.slice(2), { size: 128, iters: 3, helpers: 1, main: false, out: "/tmp/pool-trace.json" });
 
 const env = await H.start({ webgpu: false, isolated: false });
 let status;
 try {
   const q = `?backend=cpu&weights=${H.FULL_WEIGHTS}&image_size=${cfg.size}&num_iterations=${cfg.iters}&optimizer=adam` +
-    `&coarse_to_fine=0&preview_every=1000&helpers=${cfg.helpers}${cfg.main === "false" ? "&helper_main=0" : ""}`;
+    `&coarse_to_fine=0&preview_every=1000&helpers=${cfg.helpers}${cfg.main ? "" : "&helper_main=0"}`;
   const page = await H.open(env, q);
   await H.waitWeights(page);
   await page.waitForFunction(() => window.crema.state.pool && window.crema.state.pool.starting === 0, null, { timeout: 120_000 });
@@ -84,7 +84,7 @@ for (const h of helpers) {
 }
 const first = Math.min(...threads.map((t) => handlers.get(t)[0].ts));
 const last = Math.max(...threads.map((t) => handlers.get(t).at(-1).end));
-console.log(`pooltrace: ${cfg.size}², ${cfg.iters} iterations (Adam), ${helpers.length} helper(s), helper_main=${cfg.main === "false" ? 0 : 1}; ${status}`);
+console.log(`pooltrace: ${cfg.size}², ${cfg.iters} iterations (Adam), ${helpers.length} helper(s), helper_main=${cfg.main ? 1 : 0}; ${status}`);
 console.log(`traced span ${(last - first).toFixed(0)} ms; the trace is in ${cfg.out}`);
 console.log(`crema worker: ${wh.length} handlers, ${busy(worker).toFixed(0)} ms busy (median ${median(wh.map((h) => h.end - h.ts)).toFixed(2)} ms a handler)`);
 for (const [i, h] of helpers.entries()) {
