@@ -77,11 +77,34 @@ func (b *builder) ensure() error {
 	return b.lastErr
 }
 
-// build runs GOOS=js GOARCH=wasm go build -o out pkg.
+// build runs GOOS=js GOARCH=wasm go build pkg into a new file beside out,
+// then renames it to out. go build -o replaces its output in place (it
+// removes the file, then writes the new one, when the link comes from the
+// build cache), so that a browser fetching the wasm from another server on
+// the same tree — the page tests run several at once — could read half a
+// file; a rename swaps the whole file at once.
 func (b *builder) build(out string) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	f, err := os.CreateTemp(filepath.Dir(out), ".build-*.wasm")
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	tmp := f.Name()
+	f.Close()
+	defer os.Remove(tmp) // gone after the rename; left by a failed build
+	if err := b.goBuild(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// goBuild runs GOOS=js GOARCH=wasm go build -o out pkg.
+func (b *builder) goBuild(out string) error {
 	args := append([]string{"build", "-o", out}, b.flags...)
 	args = append(args, b.pkg)
 	cmd := exec.Command(goCmd(), args...)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -87,6 +88,65 @@ func TestRebuildsWhenStaleAndReportsBuildErrors(t *testing.T) {
 	write(t, filepath.Join(root, "wasm", "extra.go"), "package main\n\nvar _ = 1\n")
 	if err := b.ensure(); err != nil {
 		t.Fatalf("after the fix: %v", err)
+	}
+}
+
+// TestRebuildSwapsTheWholeFile: while a second server rebuilds the wasm
+// (each page test starts its own, on the same tree), every read of it gets
+// a whole file, never half of one or none. The go command here is a stand-in
+// that writes its output in place in two halves, 300 ms apart, as go build
+// does when it copies the link from its work directory (GOTMPDIR on
+// another file system) or from the build cache.
+func TestRebuildSwapsTheWholeFile(t *testing.T) {
+	root := tinyModule(t, okMain)
+	out := filepath.Join(root, "web", "wasm", "crema.wasm")
+	fake := filepath.Join(t.TempDir(), "go")
+	write(t, fake, `#!/bin/sh
+while [ $# -gt 0 ]; do [ "$1" = -o ] && out="$2"; shift; done
+printf 'first half, ' > "$out"; sleep 0.3; printf 'second half' >> "$out"
+`)
+	if err := os.Chmod(fake, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GO", fake)
+	const whole = "first half, second half"
+	if err := (&builder{root: root, pkg: "./wasm", out: out}).ensure(); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	bad := make(chan string, 1)
+	var reads int
+	go func() {
+		defer close(bad)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			got, err := os.ReadFile(out)
+			reads++
+			if err != nil || string(got) != whole {
+				bad <- fmt.Sprintf("read %d: %q, err %v", reads, got, err)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	// Another server's first request: a build of the same tree into the
+	// same file.
+	if err := (&builder{root: root, pkg: "./wasm", out: out}).ensure(); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	if msg, ok := <-bad; ok {
+		t.Fatalf("a reader saw no whole wasm during a rebuild: %s", msg)
+	}
+	if reads < 10 {
+		t.Fatalf("only %d reads during the rebuild", reads)
+	}
+	if left, _ := filepath.Glob(filepath.Join(root, "web", "wasm", ".build-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }
 
