@@ -67,8 +67,9 @@ func (o Opened) Reason() string {
 // For tests of the error paths and of the choice (a page can ask for them
 // in its URL), "auto" and "webgpu" take a fault after a comma:
 // "auto,fault=selftest" makes the self-test fail, "auto,fault=pipeline"
-// adds a shader that does not compile (see webgpu.Fault), and
-// "auto,fault=slow" (auto only) adds SlowPenalty to WebGPU's measured time,
+// adds a shader that does not compile, "auto,fault=hang" makes the GPU's
+// readbacks never answer, so that the self-test gives up after
+// webgpu.HangWait (see webgpu.Fault), and "auto,fault=slow" (auto only) adds SlowPenalty to WebGPU's measured time,
 // so that the CPU wins the measurement. A fault makes "auto" measure even
 // with remembered.
 func OpenWith(name string, remembered *Choice) (Opened, error) {
@@ -104,6 +105,7 @@ func openWith(name string, remembered *Choice) (Opened, error) {
 		if gerr != nil {
 			return Opened{}, gerr
 		}
+		g.Opened()
 		return Opened{Backend: kernels.Checked(g)}, nil
 	}
 	return Opened{}, fmt.Errorf("backends: unknown backend %q (want auto, cpu, webgpu or naive)", name)
@@ -126,6 +128,7 @@ func chooseFaster(g *webgpu.Backend, opt options) (Opened, error) {
 		g.Close()
 		return Opened{}, failed
 	case best == 1:
+		g.Opened()
 		return Opened{Backend: gpu.Backend, Choice: &choice}, nil
 	}
 	g.Close()
@@ -145,6 +148,7 @@ func openRemembered(r Choice, opt options) (Opened, error) {
 	if err != nil {
 		return Opened{Backend: kernels.Checked(cpu.New(0)), Fallback: err.Error()}, nil
 	}
+	g.Opened()
 	return Opened{Backend: kernels.Checked(g), Choice: &r}, nil
 }
 
@@ -165,19 +169,21 @@ func parse(name string) (string, options, error) {
 	for _, f := range fields[1:] {
 		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
 		switch fault := webgpu.Fault(v); {
-		case k == "fault" && (base == "auto" || base == "webgpu") && (fault == webgpu.FaultSelfTest || fault == webgpu.FaultPipeline):
+		case k == "fault" && (base == "auto" || base == "webgpu") && (fault == webgpu.FaultSelfTest || fault == webgpu.FaultPipeline || fault == webgpu.FaultHang):
 			opt.gpu.Fault = fault
 		case k == "fault" && base == "auto" && v == "slow":
 			opt.slow = true
 		default:
-			return "", opt, fmt.Errorf("backends: unknown option %q in backend %q (want fault=selftest or fault=pipeline after auto or webgpu, or fault=slow after auto)", f, name)
+			return "", opt, fmt.Errorf("backends: unknown option %q in backend %q (want fault=selftest, fault=pipeline or fault=hang after auto or webgpu, or fault=slow after auto)", f, name)
 		}
 	}
 	return base, opt, nil
 }
 
 // openGPU opens the WebGPU backend and runs its self-test against the CPU
-// backend; on failure the device is released and the error says why.
+// backend; on failure the device is released and the error says why. Each
+// wait for the GPU is bounded (webgpu.OpenWait) until the caller calls
+// Opened, after whatever else it measures.
 func openGPU(opt webgpu.Options) (*webgpu.Backend, error) {
 	g, err := webgpu.OpenWith(opt)
 	if err != nil {

@@ -94,13 +94,14 @@ func TestWebGPURemembered(t *testing.T) {
 	}
 }
 
-// TestWebGPUErrorsAtOpen: a self-test that finds a wrong value, or a shader
-// that does not compile, makes "auto" use the CPU and say why, and makes
-// "webgpu" an error that says why.
+// TestWebGPUErrorsAtOpen: a self-test that finds a wrong value, a shader
+// that does not compile, or a GPU that stops answering makes "auto" use the
+// CPU and say why, and makes "webgpu" an error that says why.
 func TestWebGPUErrorsAtOpen(t *testing.T) {
 	for fault, why := range map[string]string{
 		"selftest": "webgpu: self-test: ",
 		"pipeline": "webgpu: compiling the shaders: ",
+		"hang":     "webgpu: self-test: webgpu: the GPU did not answer within 2s (reading a buffer)",
 	} {
 		b, reason, err := backends.Open("auto,fault=" + fault)
 		if err != nil || !strings.HasPrefix(reason, why) {

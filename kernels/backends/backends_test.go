@@ -45,7 +45,7 @@ func TestOpenByName(t *testing.T) {
 // A fault is only for auto and webgpu, and only the known ones (fault=slow
 // only for auto, which measures).
 func TestOpenRejectsUnknownOptions(t *testing.T) {
-	for _, name := range []string{"cpu,fault=selftest", "auto,fault=gremlins", "webgpu,speed=11", "webgpu,fault=slow", "cpu,fault=slow"} {
+	for _, name := range []string{"cpu,fault=selftest", "auto,fault=gremlins", "webgpu,speed=11", "webgpu,fault=slow", "cpu,fault=slow", "cpu,fault=hang"} {
 		if _, _, err := backends.Open(name); err == nil || !strings.HasPrefix(err.Error(), "backends: unknown option ") {
 			t.Errorf("Open(%q): err %v, want an unknown-option error", name, err)
 		}

@@ -16,14 +16,29 @@ import (
 
 // slow is a backend under another name whose every ReadAt (the measurement
 // waits for its result with one) takes delay longer, or fails with err.
+// With idle set its convolutions do nothing, so that its time is the delay
+// alone (microseconds without one), whatever the machine's load.
 type slow struct {
 	kernels.Backend
 	name  string
 	delay time.Duration
 	err   error
+	idle  bool
 }
 
 func (s slow) Name() string { return s.name }
+
+func (s slow) Conv3x3(dst, x, w, b kernels.Tensor, sh kernels.ConvShape) {
+	if !s.idle {
+		s.Backend.Conv3x3(dst, x, w, b, sh)
+	}
+}
+
+func (s slow) Conv3x3Backward(dx, dy, y, w kernels.Tensor, sh kernels.ConvShape) {
+	if !s.idle {
+		s.Backend.Conv3x3Backward(dx, dy, y, w, sh)
+	}
+}
 
 func (s slow) ReadAt(dst []float32, src kernels.Tensor, off int) error {
 	time.Sleep(s.delay)
@@ -51,7 +66,10 @@ func figures(t *testing.T, reason string) map[string]float64 {
 
 // TestMeasureKeepsTheFaster: a GPU that is slow (a software adapter, as
 // SwiftShader) loses to the CPU, a CPU that is slow loses to the GPU, and
-// the reason names both figures, which are the Choice's.
+// the reason names both figures, which are the Choice's. The candidates'
+// convolutions do nothing (slow.idle): with real ones, a loaded machine
+// once made the fast candidate's best run (655 ms) slower than the slow
+// one's work plus its delay.
 func TestMeasureKeepsTheFaster(t *testing.T) {
 	const delay = 150 * time.Millisecond
 	c := cpu.New(1)
@@ -61,7 +79,7 @@ func TestMeasureKeepsTheFaster(t *testing.T) {
 	}{{"webgpu", "cpu", 0}, {"cpu", "webgpu", 1}} {
 		var cands []backends.Candidate
 		for _, name := range []string{"cpu", "webgpu"} {
-			b := slow{Backend: c, name: name}
+			b := slow{Backend: c, name: name, idle: true}
 			if name == tc.slowName {
 				b.delay = delay
 			}
@@ -153,7 +171,6 @@ func TestChoiceReason(t *testing.T) {
 // and opens the CPU; the other names ignore it.
 func TestOpenRemembered(t *testing.T) {
 	r := &backends.Choice{Name: "cpu", Times: []backends.Timing{{Name: "cpu", MS: 38}, {Name: "webgpu", MS: 412}}}
-	t0 := time.Now()
 	o, err := backends.OpenWith("auto", r)
 	if err != nil || o.Fallback != "" || o.Choice == nil || !o.Choice.Remembered || o.Choice.Name != "cpu" || r.Remembered {
 		t.Fatalf("OpenWith(auto, cpu remembered) = %+v, %v", o, err)
@@ -166,9 +183,6 @@ func TestOpenRemembered(t *testing.T) {
 	}
 	if want := "remembered from an earlier measurement on this device: CPU 38 ms, WebGPU 412 ms for one conv"; o.Reason() != want {
 		t.Errorf("reason %q, want %q", o.Reason(), want)
-	}
-	if d := time.Since(t0); d > time.Second {
-		t.Errorf("opening a remembered CPU took %v", d)
 	}
 	o, err = backends.OpenWith("naive", r)
 	if err != nil || o.Choice != nil || o.Reason() != "" || o.Backend.Name() != "naive" || o.Kernel != "" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/crema-app/crema/kernels"
 )
@@ -80,13 +81,50 @@ const (
 	// FaultOutOfMemory (InjectFault only) makes the next allocation of a new
 	// buffer fail as the device's out-of-memory error would.
 	FaultOutOfMemory Fault = "oom"
+	// FaultHang makes every read wait forever, as a GPU that stops
+	// answering would; each gives up after HangWait.
+	FaultHang Fault = "hang"
 )
+
+// HangWait is how long a read waits under FaultHang: short, so that tests
+// of a GPU that stops answering need not wait OpenWait.
+const HangWait = 2 * time.Second
+
+// OpenWait is how long opening the backend (OpenWith, then SelfTest and
+// whatever else runs before Opened) waits for each answer of the GPU — the
+// adapter, the device, a buffer, a readback — and, while the shaders
+// compile, for the next pipeline to finish, before it gives up with an
+// error that says what did not answer. A GPU, driver or browser that never
+// answers would otherwise leave the page waiting for its backend for good;
+// it costs the visitor that long, and "auto" falls back to the CPU. Compilation as a whole may take longer: 59 s for 47
+// pipelines on SwiftShader without disable_workgroup_init (BENCHMARKS.md),
+// up to 5 s for one.
+const OpenWait = 45 * time.Second
 
 // Options configure OpenWith; the zero value is what Open uses.
 type Options struct {
 	// Fault makes Open or the self-test fail on purpose (FaultPipeline,
-	// FaultSelfTest), for tests of the error paths.
+	// FaultSelfTest, FaultHang), for tests of the error paths.
 	Fault Fault
+}
+
+// waitError says that the GPU did not answer within wait.
+type waitError struct {
+	what string // what was awaited
+	wait time.Duration
+}
+
+func (e *waitError) Error() string {
+	return fmt.Sprintf("webgpu: the GPU did not answer within %v (%s)", e.wait, e.what)
+}
+
+// Opened ends the opening: from here on, waits for the GPU have no limit
+// (a run's readback waits for as much work as the run queued, which at a
+// large size on a slow GPU may take longer than OpenWait).
+func (g *Backend) Opened() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.ex.limitWaits(0)
 }
 
 // newBackend returns the Go half of a backend over the executor ex of

@@ -1,6 +1,9 @@
 package webgpu
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Freed buffers are kept for reuse (zeroed on reuse) up to this many bytes.
 const maxPooledBytes = 256 << 20
@@ -79,7 +82,9 @@ func (g *Backend) newTensor(n int, label string) (*tensor, error) {
 	g.nextID++
 	id := g.nextID
 	checked := size >= checkedAllocBytes
-	if err := g.ex.newBuffer(id, size, label, checked); err != nil {
+	if err := g.ex.newBuffer(id, size, label, checked); errors.As(err, new(*waitError)) {
+		return nil, g.breakDown(devErr(true, "%v", err), true)
+	} else if err != nil {
 		g.ex.freeBuffer(id)
 		return nil, devErr(false, "webgpu: cannot allocate %d floats (%.1f MiB): %v", n, mib(int64(n)*4), err)
 	}

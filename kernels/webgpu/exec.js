@@ -60,6 +60,7 @@ let rb = null; // the MAP_READ readback buffer
 let rbSize = 0;
 
 let lostReason = ""; // "reason: message" once device.lost has resolved
+let compiled = 0; // pipelines whose compilation has ended (made or failed)
 device.lost.then((info) => {
   lostReason = `${info.reason || "unknown"}: ${info.message || "device lost"}`;
 });
@@ -214,6 +215,11 @@ return {
   },
 
   // ---- pipelines ----
+  // compiled returns how many pipelines have finished compiling (made or
+  // failed), so that Go can tell slow progress from none.
+  compiled() {
+    return compiled;
+  },
   // newPipelines creates every pipeline of list, each
   // [id, label, module, code, entry, spec, constants] (spec: one character
   // of BIND per binding number; constants "NAME=v,..." or ""), with
@@ -250,10 +256,12 @@ return {
             .createComputePipelineAsync({ label, layout: device.createPipelineLayout({ label, bindGroupLayouts: [layout] }), compute })
             .then(
               (pipeline) => {
+                compiled++;
                 pipes[id] = { pipeline, layout, spec };
                 return "";
               },
               async (e) => {
+                compiled++;
                 const detail = await compilationErrors(m);
                 return `${label}: ${(e && e.message) || e}${detail ? ` (${module} ${detail})` : ""}`;
               },

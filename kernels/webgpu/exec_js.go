@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"syscall/js"
+	"time"
 )
 
 //go:embed exec.js
@@ -25,10 +26,12 @@ func Open() (*Backend, error) { return OpenWith(Options{}) }
 
 // OpenWith is Open with options (tests of the error paths).
 func OpenWith(opt Options) (*Backend, error) {
-	ex, a, lim, err := openDevice()
+	ex, a, lim, err := openDevice(OpenWait)
 	if err != nil {
 		return nil, err
 	}
+	ex.wait = OpenWait
+	ex.hang = opt.Fault == FaultHang
 	g, err := newBackend(ex, a, lim, opt)
 	if err != nil {
 		ex.destroy()
@@ -43,9 +46,12 @@ type promiseResult struct {
 	err error
 }
 
-// await blocks the calling goroutine until p settles. It must not be called
+// await blocks the calling goroutine until p settles, or, when wait > 0,
+// until wait has passed without progress: then it returns a *waitError
+// saying what did not answer. Progress is a change of what progress returns
+// (nil: none is counted, wait bounds the whole). It must not be called
 // from inside a js.FuncOf callback (the event loop would be blocked).
-func await(p js.Value) (js.Value, error) {
+func await(p js.Value, wait time.Duration, what string, progress func() int) (js.Value, error) {
 	ch := make(chan promiseResult, 1)
 	ok := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		var v js.Value
@@ -60,10 +66,36 @@ func await(p js.Value) (js.Value, error) {
 		return nil
 	})
 	p.Call("then", ok, fail)
-	r := <-ch
-	ok.Release()
-	fail.Release()
-	return r.v, r.err
+	var timeout <-chan time.Time
+	var timer *time.Timer
+	if wait > 0 {
+		timer = time.NewTimer(wait)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	last := 0
+	if progress != nil {
+		last = progress()
+	}
+	for {
+		select {
+		case r := <-ch:
+			ok.Release()
+			fail.Release()
+			return r.v, r.err
+		case <-timeout:
+			if progress != nil {
+				if n := progress(); n != last {
+					last = n
+					timer.Reset(wait)
+					continue
+				}
+			}
+			// ok and fail stay bound: p may still settle (into ch, which
+			// has room for its one value and is read by no one).
+			return js.Undefined(), &waitError{what: what, wait: wait}
+		}
+	}
 }
 
 // jsString formats the first callback argument (an Error, a DOMException or
@@ -76,7 +108,8 @@ func jsString(args []js.Value) string {
 }
 
 // openDevice requests an adapter and a device and starts exec.js on it.
-func openDevice() (*jsExecutor, adapter, limits, error) {
+// Each answer is awaited for at most wait (none when 0).
+func openDevice(wait time.Duration) (*jsExecutor, adapter, limits, error) {
 	var lim limits
 	var a adapter
 	nav := js.Global().Get("navigator")
@@ -86,7 +119,10 @@ func openDevice() (*jsExecutor, adapter, limits, error) {
 	gpu := nav.Get("gpu")
 	opts := js.Global().Get("Object").New()
 	opts.Set("powerPreference", "high-performance")
-	ad, err := await(gpu.Call("requestAdapter", opts))
+	ad, err := await(gpu.Call("requestAdapter", opts), wait, "requestAdapter", nil)
+	if errors.As(err, new(*waitError)) {
+		return nil, a, lim, err
+	}
 	if err != nil {
 		return nil, a, lim, fmt.Errorf("webgpu: requestAdapter failed: %v", err)
 	}
@@ -104,7 +140,10 @@ func openDevice() (*jsExecutor, adapter, limits, error) {
 	desc := js.Global().Get("Object").New()
 	desc.Set("label", "crema")
 	desc.Set("requiredLimits", req)
-	device, err := await(ad.Call("requestDevice", desc))
+	device, err := await(ad.Call("requestDevice", desc), wait, "requestDevice", nil)
+	if errors.As(err, new(*waitError)) {
+		return nil, a, lim, err
+	}
 	if err != nil {
 		return nil, a, lim, fmt.Errorf("webgpu: device request failed: %v", err)
 	}
@@ -187,6 +226,29 @@ type jsExecutor struct {
 
 	readOK, readFail js.Func
 	readCh           chan promiseResult
+
+	wait time.Duration // how long a wait for the device may last (0: no limit)
+	hang bool          // FaultHang: reads never answer
+}
+
+// limitWaits sets how long each later wait for the device may last (0: no
+// limit).
+func (x *jsExecutor) limitWaits(d time.Duration) { x.wait = d }
+
+// bindReads binds the callbacks of reads to a new channel. A read that
+// gave up waiting leaves its callbacks bound to the old one, so that its
+// late answer cannot be taken for the next read's.
+func (x *jsExecutor) bindReads() {
+	ch := make(chan promiseResult, 1)
+	x.readCh = ch
+	x.readOK = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- promiseResult{v: args[0]}
+		return nil
+	})
+	x.readFail = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- promiseResult{err: errors.New(jsString(args))}
+		return nil
+	})
 }
 
 // startExecutor evaluates exec.js as the body of a function of the device,
@@ -200,20 +262,13 @@ func startExecutor(device js.Value, uniformSlot int) (x *jsExecutor, err error) 
 	}()
 	op, bind := protocol()
 	mk := js.Global().Get("Function").New("device", "uniformSlot", "OP", "BIND", execJS)
-	x = &jsExecutor{dev: device, readCh: make(chan promiseResult, 1)}
+	x = &jsExecutor{dev: device}
 	x.ex = mk.Invoke(device, uniformSlot, js.ValueOf(op), js.ValueOf(bind))
 	x.cmdU8 = x.ex.Call("cmdView", 0)
 	x.uniU8 = x.ex.Call("uniView", 0)
 	x.stageU8 = x.ex.Call("stageView", 0)
 	x.cmdCap, x.uniCap, x.stageCap = x.cmdU8.Length(), x.uniU8.Length(), x.stageU8.Length()
-	x.readOK = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		x.readCh <- promiseResult{v: args[0]}
-		return nil
-	})
-	x.readFail = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		x.readCh <- promiseResult{err: errors.New(jsString(args))}
-		return nil
-	})
+	x.bindReads()
 	return x, nil
 }
 
@@ -222,7 +277,7 @@ func (x *jsExecutor) newBuffer(id uint32, size int, label string, checked bool) 
 		x.ex.Call("newBuffer", id, size, label)
 		return nil
 	}
-	v, err := await(x.ex.Call("newBufferChecked", id, size, label))
+	v, err := await(x.ex.Call("newBufferChecked", id, size, label), x.wait, "allocating a buffer", nil)
 	if err == nil && v.String() != "" {
 		err = &gpuError{msg: v.String()}
 	}
@@ -236,7 +291,8 @@ func (x *jsExecutor) newPipelines(ps []pipelineSpec) error {
 	for i, p := range ps {
 		list[i] = []any{p.id, p.label, p.module, p.code, p.entry, p.bindings, p.constants}
 	}
-	v, err := await(x.ex.Call("newPipelines", js.ValueOf(list)))
+	v, err := await(x.ex.Call("newPipelines", js.ValueOf(list)), x.wait,
+		"compiling the shaders: none finished in that time", func() int { return x.ex.Call("compiled").Int() })
 	if err != nil {
 		return err
 	}
@@ -271,8 +327,25 @@ func (x *jsExecutor) write(id uint32, src []byte) {
 }
 
 func (x *jsExecutor) read(dst []byte, id uint32, off int) error {
-	x.ex.Call("read", id, off, len(dst)).Call("then", x.readOK, x.readFail)
-	r := <-x.readCh
+	p, wait := x.ex.Call("read", id, off, len(dst)), x.wait
+	if x.hang {
+		p = js.Global().Get("Promise").Call("race", js.Global().Get("Array").New()) // never settles
+		wait = HangWait
+	}
+	p.Call("then", x.readOK, x.readFail)
+	var timeout <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var r promiseResult
+	select {
+	case r = <-x.readCh:
+	case <-timeout:
+		x.bindReads()
+		return &waitError{what: "reading a buffer", wait: wait}
+	}
 	if r.err != nil {
 		return r.err
 	}

@@ -1,5 +1,7 @@
 package webgpu
 
+import "time"
+
 // executor is the half of the backend that owns the GPU objects: exec.js in
 // the browser (exec_js.go). The Go half names buffers and pipelines by ids it
 // picks and hands over whole command streams (see stream.go).
@@ -36,6 +38,10 @@ type executor interface {
 	lost() string
 	// destroy destroys the device.
 	destroy()
+	// limitWaits bounds each later wait for the device (newBuffer when
+	// checked, newPipelines, read) to d, or lifts the bound (d = 0); a wait
+	// that runs out returns a *waitError.
+	limitWaits(d time.Duration)
 }
 
 // pipelineSpec is one pipeline for the executor to create: id, label, the

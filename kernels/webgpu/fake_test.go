@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeExecutor stands in for exec.js on the host: it records what the Go
@@ -66,8 +67,9 @@ func (f *fakeExecutor) read(dst []byte, id uint32, off int) error {
 	clear(dst)
 	return nil
 }
-func (f *fakeExecutor) lost() string { return "" }
-func (f *fakeExecutor) destroy()     { f.destroyed = true }
+func (f *fakeExecutor) lost() string             { return "" }
+func (f *fakeExecutor) destroy()                 { f.destroyed = true }
+func (f *fakeExecutor) limitWaits(time.Duration) {}
 
 // fakeLimits are a small discrete GPU's.
 var fakeLimits = limits{

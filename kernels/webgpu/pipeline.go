@@ -2,6 +2,7 @@ package webgpu
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"reflect"
 )
@@ -96,7 +97,9 @@ func (g *Backend) makePipelines() error {
 		ps[i] = pipelineSpec{id: uint32(i), label: "crema " + k.name, module: k.module.file, code: k.module.source(),
 			entry: k.entry, bindings: k.bindings, constants: k.constants}
 	}
-	if err := g.ex.newPipelines(ps); err != nil {
+	if err := g.ex.newPipelines(ps); errors.As(err, new(*waitError)) {
+		return devErr(true, "%v", err)
+	} else if err != nil {
 		return devErr(false, "webgpu: compiling the shaders: %v", err)
 	}
 	return nil

@@ -217,9 +217,13 @@ func (g *Backend) download(dst []float32, t *tensor, off int) error {
 	g.stats.Reads++
 	err := g.ex.read(bytesOf(dst), t.id, off*4)
 	var ge *gpuError
+	var we *waitError
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &we):
+		// The device may answer later or never: it is not used again.
+		return g.breakDown(devErr(true, "%v", we), true)
 	case errors.As(err, &ge):
 		// The device rejected work since the last read: its results (and
 		// those of every batch after it) cannot be trusted.

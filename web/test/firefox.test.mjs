@@ -59,12 +59,21 @@ async function open(query) {
 }
 
 /** Waits for fn (evaluated in the page) to be truthy, failing with the
- * page's last console lines. */
+ * page's last console lines and what it shows (a worker's console does not
+ * reach page.logs in Firefox: the badge, the status line and the notices say
+ * how far the worker got). */
 async function until(page, what, fn, timeout) {
   try {
     await page.waitForFunction(fn, { timeout, polling: 250 });
   } catch (e) {
-    throw new Error(`${what}: ${e.message}; console: ${page.logs.slice(-10).join(" | ")}`);
+    const shown = await page
+      .evaluate(() => {
+        const text = (id) => document.getElementById(id)?.textContent.trim() || "";
+        const s = window.crema?.state || {};
+        return `worker ready: ${!!s.ready}, weights: ${!!s.weights}, backend: "${text("backend")}", status: "${text("status")}", notices: "${text("notices")}"`;
+      })
+      .catch((err) => `(the page did not answer: ${err.message})`);
+    throw new Error(`${what}: ${e.message}; the page shows ${shown}; console: ${page.logs.slice(-10).join(" | ")}`);
   }
 }
 
