@@ -70,7 +70,8 @@ async function until(page, what, fn, timeout) {
       .evaluate(() => {
         const text = (id) => document.getElementById(id)?.textContent.trim() || "";
         const s = window.crema?.state || {};
-        return `worker ready: ${!!s.ready}, weights: ${!!s.weights}, backend: "${text("backend")}", status: "${text("status")}", notices: "${text("notices")}"`;
+        const alerts = [...document.querySelectorAll(".alert .msg")].map((el) => el.textContent.trim()).join(" | ");
+        return `worker ready: ${!!s.ready}, weights: ${!!s.weights}, backend: "${text("backend")}", status: "${text("status")}", notices: "${text("notices")}", alerts: "${alerts}"`;
       })
       .catch((err) => `(the page did not answer: ${err.message})`);
     throw new Error(`${what}: ${e.message}; the page shows ${shown}; console: ${page.logs.slice(-10).join(" | ")}`);
