@@ -17,20 +17,23 @@ import (
 // convolution's FLOPs, and a cache could go stale when a tensor is rewritten.
 
 // convOperand is the B operand (im2col of src) and epilogue (bias, ReLU) of
-// one convolution.
+// one convolution, or of the output pixels [off, off+cols) of one (a share
+// of kernels/pool's split by pixels): column n of the product is pixel
+// off+n, in row-major order.
 type convOperand struct {
-	src  []float32 // [cin, h, w]
-	cin  int
-	h, w int
-	dst  []float32 // [M, h·w]
-	bias []float32 // [M], or nil for none
-	relu bool
+	src       []float32 // [cin, h, w]
+	cin       int
+	h, w      int
+	off, cols int       // the output pixels [off, off+cols): 0 and h·w for all
+	dst       []float32 // [M, cols]
+	bias      []float32 // [M], or nil for none
+	relu      bool
 }
 
 func (op *convOperand) cmat() []float32 { return op.dst }
 
 func (op *convOperand) begin(m0, m1, n0, n1 int) {
-	n := op.h * op.w
+	n := op.cols
 	for m := m0; m < m1; m++ {
 		row := op.dst[m*n+n0 : m*n+n1]
 		var v float32
@@ -47,7 +50,7 @@ func (op *convOperand) end(m0, m1, n0, n1 int) {
 	if !op.relu {
 		return
 	}
-	n := op.h * op.w
+	n := op.cols
 	for m := m0; m < m1; m++ {
 		row := op.dst[m*n+n0 : m*n+n1]
 		for j, v := range row {
@@ -81,7 +84,7 @@ func (op *convOperand) packB(dst []float32, k0, kc, n0, nc, nr int) {
 	for kk := 0; kk < kc; kk++ {
 		d := dst[kk*nr:] // column q of this k row at d[(q/nr)·nr·kc + q%nr]
 		for q := 0; q < nc; {
-			pix := n0 + q
+			pix := op.off + n0 + q
 			y, x := pix/W, pix%W
 			l := min(nc-q, W-x) // the block's pixels in image row y
 			iy := y + ky - 1
@@ -146,8 +149,22 @@ func (c *Backend) Conv3x3(dst, x, w, b kernels.Tensor, s kernels.ConvShape) {
 	defer c.mu.Unlock()
 	k := c.kernelFor(s.Cout, s.H*s.W)
 	c.packARows(k.mr, naive.Data(w), s.Cout, s.Cin*9, false, 1)
-	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, dst: naive.Data(dst), bias: naive.Data(b), relu: true}
+	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, cols: s.H * s.W, dst: naive.Data(dst), bias: naive.Data(b), relu: true}
 	c.gemm(k, op, s.Cout, s.H*s.W, s.Cin*9)
+}
+
+// Conv3x3Pixels is Conv3x3 for the output pixels [p0, p1) only (row-major
+// pixel indices): dst [Cout, p1-p0] gets columns p0 … p1-1 of Conv3x3's
+// [Cout, H·W] output, from the whole x [Cin, H, W]. kernels/pool splits a
+// convolution with small weights by pixels with it, so that no two shares
+// pack the same part of the im2col operand.
+func (c *Backend) Conv3x3Pixels(dst, x, w, b kernels.Tensor, s kernels.ConvShape, p0, p1 int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := c.kernelFor(s.Cout, p1-p0)
+	c.packARows(k.mr, naive.Data(w), s.Cout, s.Cin*9, false, 1)
+	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: naive.Data(dst), bias: naive.Data(b), relu: true}
+	c.gemm(k, op, s.Cout, p1-p0, s.Cin*9)
 }
 
 // Conv3x3Backward masks dy by [y > 0] into scratch and convolves it with the
@@ -184,8 +201,22 @@ func (c *Backend) Conv3x3InputGrad(dx, g, w kernels.Tensor, s kernels.ConvShape)
 // inputGrad convolves g with the transposed, rotated weights into dx; c.mu
 // is held.
 func (c *Backend) inputGrad(dx, g, w []float32, s kernels.ConvShape) {
-	k := c.kernelFor(s.Cin, s.H*s.W)
+	c.inputGradPixels(dx, g, w, s, 0, s.H*s.W)
+}
+
+// Conv3x3InputGradPixels is Conv3x3InputGrad for the pixels [p0, p1) of dx
+// only: dx [Cin, p1-p0] gets those columns of the [Cin, H·W] input
+// gradient, from the whole masked gradient g [Cout, H, W].
+func (c *Backend) Conv3x3InputGradPixels(dx, g, w kernels.Tensor, s kernels.ConvShape, p0, p1 int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inputGradPixels(naive.Data(dx), naive.Data(g), naive.Data(w), s, p0, p1)
+}
+
+// inputGradPixels is inputGrad for dx's pixels [p0, p1); c.mu is held.
+func (c *Backend) inputGradPixels(dx, g, w []float32, s kernels.ConvShape, p0, p1 int) {
+	k := c.kernelFor(s.Cin, p1-p0)
 	c.packAConvT(k.mr, w, s.Cin, s.Cout)
-	op := &convOperand{src: g, cin: s.Cout, h: s.H, w: s.W, dst: dx}
-	c.gemm(k, op, s.Cin, s.H*s.W, s.Cout*9)
+	op := &convOperand{src: g, cin: s.Cout, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: dx}
+	c.gemm(k, op, s.Cin, p1-p0, s.Cout*9)
 }

@@ -14,7 +14,7 @@ func BenchmarkPackConv(b *testing.B) {
 	for i := range src {
 		src[i] = r.Float32()
 	}
-	op := &convOperand{src: src, cin: cin, h: h, w: w}
+	op := &convOperand{src: src, cin: cin, h: h, w: w, cols: h * w}
 	nc := gemmNC / nr * nr
 	dst := make([]float32, gemmKC*nc)
 	n := 0

@@ -17,8 +17,9 @@ import (
 type Backend struct {
 	kernels.Backend // the wrapped host backend: naive or cpu
 	p               *Pool
-	masked          []float32 // dy ⊙ [y > 0], the helpers' input of Conv3x3Backward
-	gathered        []float32 // W[:, i0:i1] for a share computed here
+	masked          []float32   // dy ⊙ [y > 0], the helpers' input of Conv3x3Backward
+	gathered        []float32   // W[:, i0:i1] for a share computed here
+	parts           [][]float32 // a split by pixels' outputs, share by share, before they are placed
 }
 
 var _ kernels.Backend = (*Backend)(nil)
@@ -111,44 +112,115 @@ func (b *Backend) ensure(m *member, key int, r span, bias int, slice func() Slic
 // fail removes a helper whose share failed.
 func (b *Backend) fail(m *member, err error) { b.p.Lost(m.h, m.name, err) }
 
-// Conv3x3 splits the output channels over the caller and the helpers.
+// pixelConv is a backend's convolution over a range of output pixels
+// (cpu.Backend's), which a split by pixels needs on the caller.
+type pixelConv interface {
+	Conv3x3Pixels(dst, x, w, b kernels.Tensor, s kernels.ConvShape, p0, p1 int)
+	Conv3x3InputGradPixels(dx, g, w kernels.Tensor, s kernels.ConvShape, p0, p1 int)
+}
+
+// byPixels returns the wrapped backend's pixel convolutions when a
+// convolution of s is split by pixels (its weights are at most
+// Options.PixelWeights floats), else nil.
+func (b *Backend) byPixels(s kernels.ConvShape) pixelConv {
+	pc, ok := b.Backend.(pixelConv)
+	if !ok || s.Cin*s.Cout*9 > b.p.opts.PixelWeights {
+		return nil
+	}
+	return pc
+}
+
+// job is one split call: what its shares take and give back.
+type job struct {
+	key, bias int // the weight slices' key; the bias tensor's id (0: none)
+	s         kernels.ConvShape
+	in        []float32 // every share's input
+	rows      int       // the output's rows: Cout forward, Cin for the input gradient
+	out       []float32 // the output [rows, H·W]
+	// pixels: the split is by pixels (a range is pixels, each share's slice
+	// is the whole of the weights), else by channels (a range is rows).
+	pixels bool
+	local  func(r span, dst []float32) // computes range r here into dst
+	slice  func(r span) Slice          // the weights a share of range r needs
+}
+
+// dst is where range r's output goes: its rows of out for a split by
+// channels; for a split by pixels a scratch buffer (share i's) that place
+// then copies into out.
+func (b *Backend) dst(j *job, i int, r span) []float32 {
+	hw := j.s.H * j.s.W
+	if !j.pixels {
+		return j.out[r.lo*hw : r.hi*hw]
+	}
+	for len(b.parts) <= i {
+		b.parts = append(b.parts, nil)
+	}
+	b.parts[i] = grow(b.parts[i], j.rows*(r.hi-r.lo))
+	return b.parts[i]
+}
+
+// place copies a split by pixels' output of range r from part ([rows,
+// r.hi-r.lo]) into out's columns; a split by channels wrote in place.
+func (j *job) place(r span, part []float32) {
+	if !j.pixels {
+		return
+	}
+	hw, n := j.s.H*j.s.W, r.hi-r.lo
+	for i := range j.rows {
+		copy(j.out[i*hw+r.lo:i*hw+r.hi], part[i*n:(i+1)*n])
+	}
+}
+
+// Conv3x3 splits the output channels (or, for small weights, the output
+// pixels) over the caller and the helpers.
 func (b *Backend) Conv3x3(dst, x, w, bias kernels.Tensor, s kernels.ConvShape) {
 	b.p.forget(dst)
-	ms, rs := b.plan(s.FLOPs(), s.Cout)
+	pc := b.byPixels(s)
+	hw := s.H * s.W
+	units := s.Cout
+	if pc != nil {
+		units = hw
+	}
+	ms, rs := b.plan(s.FLOPs(), units)
 	if ms == nil {
 		b.Backend.Conv3x3(dst, x, w, bias, s)
 		return
 	}
-	hw := s.H * s.W
 	k := s.Cin * 9
-	W, B, X, D := naive.Data(w), naive.Data(bias), naive.Data(x), naive.Data(dst)
-	key, biasID := 2*b.p.id(w)+int(Forward), b.p.id(bias)
-	local := func(r span) {
-		if r.lo < r.hi {
-			b.Backend.Conv3x3(naive.Wrap(D[r.lo*hw:r.hi*hw]), x, naive.Wrap(W[r.lo*k:r.hi*k]), naive.Wrap(B[r.lo:r.hi]),
+	W, B := naive.Data(w), naive.Data(bias)
+	j := &job{key: 2*b.p.id(w) + int(Forward), bias: b.p.id(bias), s: s, in: naive.Data(x), rows: s.Cout, out: naive.Data(dst), pixels: pc != nil}
+	if pc != nil {
+		j.local = func(r span, d []float32) { pc.Conv3x3Pixels(naive.Wrap(d), x, w, bias, s, r.lo, r.hi) }
+		j.slice = func(span) Slice { return Slice{Kind: Forward, Cin: s.Cin, Cout: s.Cout, W: W, B: B} }
+	} else {
+		j.local = func(r span, d []float32) {
+			b.Backend.Conv3x3(naive.Wrap(d), x, naive.Wrap(W[r.lo*k:r.hi*k]), naive.Wrap(B[r.lo:r.hi]),
 				kernels.ConvShape{Cin: s.Cin, Cout: r.hi - r.lo, H: s.H, W: s.W})
 		}
+		j.slice = func(r span) Slice {
+			return Slice{Kind: Forward, Cin: s.Cin, Cout: r.hi - r.lo, W: W[r.lo*k : r.hi*k], B: B[r.lo:r.hi]}
+		}
 	}
-	b.split(ms, rs, key, biasID, s, X, local, func(r span) Slice {
-		return Slice{Kind: Forward, Cin: s.Cin, Cout: r.hi - r.lo, W: W[r.lo*k : r.hi*k], B: B[r.lo:r.hi]}
-	}, func(r span) []float32 { return D[r.lo*hw : r.hi*hw] })
+	b.split(ms, rs, j)
 }
 
 // split hands each helper in ms its range of rs (rs[0] is the caller's):
-// its weight slice (slice, sent once per key, ensure) and a task on in,
-// whose output is the range's rows of hw floats; then finish computes the
-// caller's range and collects the rest (out gives a range's rows).
-func (b *Backend) split(ms []*member, rs []span, key, biasID int, s kernels.ConvShape, in []float32,
-	local func(span), slice func(span) Slice, out func(span) []float32) {
-	hw := s.H * s.W
+// its weight slice (sent once per key, ensure) and a task on j.in; then
+// finish computes the caller's range and collects the rest.
+func (b *Backend) split(ms []*member, rs []span, j *job) {
+	hw := j.s.H * j.s.W
 	t0, call := time.Now(), b.p.call()
 	shares := make([]share, len(ms))
 	for i, m := range ms {
 		r := rs[i+1]
 		shares[i] = share{m: m, r: r}
-		err := b.ensure(m, key, r, biasID, func() Slice { return slice(r) })
+		held, task := r, Task{Key: j.key, H: j.s.H, W: j.s.W, In: j.in, Out: (r.hi - r.lo) * hw, Call: call}
+		if j.pixels {
+			held, task.P0, task.P1, task.Out = span{0, j.rows}, r.lo, r.hi, j.rows*(r.hi-r.lo)
+		}
+		err := b.ensure(m, j.key, held, j.bias, func() Slice { return j.slice(r) })
 		if err == nil {
-			err = m.h.Send(Task{Key: key, H: s.H, W: s.W, In: in, Out: (r.hi - r.lo) * hw, Call: call})
+			err = m.h.Send(task)
 		}
 		if err != nil {
 			b.fail(m, err)
@@ -156,48 +228,62 @@ func (b *Backend) split(ms []*member, rs []span, key, biasID int, s kernels.Conv
 		}
 		shares[i].sent = true
 	}
-	b.finish(t0, shares, rs[0], local, out)
+	b.finish(t0, shares, rs[0], j)
 }
 
-// finish computes the caller's range, then collects the helpers' outputs
-// (out gives a range's rows of the output), computing here the share of
-// any helper that failed.
-// (started at t0, when the shares began to be handed out).
-func (b *Backend) finish(t0 time.Time, shares []share, mine span, local func(span), out func(span) []float32) {
+// finish computes the caller's range, then collects the helpers' outputs,
+// computing here the share of any helper that failed (started at t0, when
+// the shares began to be handed out).
+func (b *Backend) finish(t0 time.Time, shares []share, mine span, j *job) {
 	t1 := time.Now()
-	local(mine)
+	local := func(i int, r span) {
+		if r.lo < r.hi {
+			d := b.dst(j, i, r)
+			j.local(r, d)
+			j.place(r, d)
+		}
+	}
+	local(0, mine)
 	t2 := time.Now()
 	timeout := max(b.p.opts.Timeout, 20*t2.Sub(t1))
 	done := 0
 	var redo time.Duration
-	for _, sh := range shares {
+	for i, sh := range shares {
 		if sh.sent {
-			if err := sh.m.h.Receive(out(sh.r), timeout); err == nil {
+			d := b.dst(j, i+1, sh.r)
+			err := sh.m.h.Receive(d, timeout)
+			if err == nil {
+				j.place(sh.r, d)
 				done++
 				continue
-			} else {
-				b.fail(sh.m, err)
 			}
+			b.fail(sh.m, err)
 		}
 		t := time.Now()
-		local(sh.r)
+		local(i+1, sh.r)
 		redo += time.Since(t)
 	}
 	b.p.count(done, t1.Sub(t0), t2.Sub(t1)+redo, time.Since(t2)-redo)
 }
 
-// Conv3x3Backward splits the input channels over the caller and the
-// helpers: each computes dx's rows of its channels from the masked
-// gradient and its slice W[:, i0:i1].
+// Conv3x3Backward splits the input channels (or, for small weights, the
+// pixels) over the caller and the helpers: each computes dx's rows of its
+// channels from the masked gradient and its slice W[:, i0:i1] (or every
+// row of its pixels from the whole W).
 func (b *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvShape) {
 	b.p.forget(dx)
-	ms, rs := b.plan(s.FLOPs(), s.Cin)
+	pc := b.byPixels(s)
+	hw := s.H * s.W
+	units := s.Cin
+	if pc != nil {
+		units = hw
+	}
+	ms, rs := b.plan(s.FLOPs(), units)
 	if ms == nil {
 		b.Backend.Conv3x3Backward(dx, dy, y, w, s)
 		return
 	}
-	hw := s.H * s.W
-	W, DX := naive.Data(w), naive.Data(dx)
+	W := naive.Data(w)
 	n := s.Cout * hw
 	b.masked = grow(b.masked, n)
 	g, gs, ys := b.masked, naive.Data(dy), naive.Data(y)
@@ -208,17 +294,21 @@ func (b *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvSha
 			g[i] = 0
 		}
 	}
-	key := 2*b.p.id(w) + int(InputGrad)
-	local := func(r span) {
-		if r.lo < r.hi {
+	j := &job{key: 2*b.p.id(w) + int(InputGrad), s: s, in: g, rows: s.Cin, out: naive.Data(dx), pixels: pc != nil}
+	if pc != nil {
+		j.local = func(r span, d []float32) { pc.Conv3x3InputGradPixels(naive.Wrap(d), naive.Wrap(g), w, s, r.lo, r.hi) }
+		j.slice = func(span) Slice { return Slice{Kind: InputGrad, Cin: s.Cin, Cout: s.Cout, W: W} }
+	} else {
+		j.local = func(r span, d []float32) {
 			b.gathered = gather(b.gathered, W, s.Cin, s.Cout, r)
-			b.Backend.Conv3x3Backward(naive.Wrap(DX[r.lo*hw:r.hi*hw]), dy, y, naive.Wrap(b.gathered),
+			b.Backend.Conv3x3Backward(naive.Wrap(d), dy, y, naive.Wrap(b.gathered),
 				kernels.ConvShape{Cin: r.hi - r.lo, Cout: s.Cout, H: s.H, W: s.W})
 		}
+		j.slice = func(r span) Slice {
+			return Slice{Kind: InputGrad, Cin: r.hi - r.lo, Cout: s.Cout, W: gather(nil, W, s.Cin, s.Cout, r)}
+		}
 	}
-	b.split(ms, rs, key, 0, s, g, local, func(r span) Slice {
-		return Slice{Kind: InputGrad, Cin: r.hi - r.lo, Cout: s.Cout, W: gather(nil, W, s.Cin, s.Cout, r)}
-	}, func(r span) []float32 { return DX[r.lo*hw : r.hi*hw] })
+	b.split(ms, rs, j)
 }
 
 // gather copies W[:, r.lo:r.hi, :, :] of W [cout, cin, 3, 3] into buf

@@ -58,7 +58,7 @@ func (l *Local) Drop(key int) { _ = l.post(func() { l.srv.Drop(key) }) }
 func (l *Local) Send(t Task) error {
 	t.In = slices.Clone(t.In)
 	return l.post(func() {
-		n, err := l.srv.OutLen(t.Key, t.H, t.W)
+		n, err := l.srv.OutLen(t)
 		var out []float32
 		if err == nil {
 			out = make([]float32, n)

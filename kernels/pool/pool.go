@@ -4,8 +4,8 @@
 // its helper role) and hands each of them a share of every large
 // convolution.
 //
-// The split is by channels, so that each helper keeps only its slice of
-// the weights:
+// A large layer is split by channels, so that each helper keeps only its
+// slice of the weights:
 //
 //   - Conv3x3 (forward) by output channels: a helper holds rows [o0, o1) of
 //     W and of the bias, receives the input x and returns dst's rows
@@ -13,6 +13,16 @@
 //   - Conv3x3Backward (input gradient) by input channels: a helper holds
 //     W[:, i0:i1] and receives the masked gradient dy ⊙ [y > 0], returning
 //     dx's rows [i0, i1).
+//
+// A layer with small weights (at most Options.PixelWeights floats: conv1_1
+// … conv3_4) is split by output pixels instead: each helper holds the
+// whole W (and bias) and returns every channel of its range of pixels
+// [p0, p1). A channel split makes every share pack the whole im2col
+// operand (K×H·W floats) for its few rows; with 64 or 128 rows per share
+// that packing costs as much as half the share's products under
+// WebAssembly (BENCHMARKS.md, "Every core"), while a pixel split packs each
+// column once. Its cost is memory: the whole of those layers' weights on
+// every helper, about 9 MiB for each kind (forward and input gradient).
 //
 // A helper receives a weight slice once, the first time a weight tensor is
 // used with that split (Helper.Load), not with every call; a tensor that is
@@ -68,14 +78,25 @@ type Task struct {
 	// Call numbers the split call: the tasks of one call share Call and In
 	// (a transport with shared memory copies In once per call).
 	Call uint64
+	// P0, P1: a share of a split by pixels computes the output pixels [P0,
+	// P1) of every channel (row-major pixel indices); P1 = 0 for a share of
+	// a split by channels, which computes every pixel of its slice's
+	// channels.
+	P0, P1 int
 }
 
-// OutLen is the length of the output rows a task of s returns.
-func (s Slice) OutLen(h, w int) int {
-	if s.Kind == Forward {
-		return s.Cout * h * w
+// OutLen is the length of the output a task t of s returns: [Cout, pixels]
+// for Forward, [Cin, pixels] for InputGrad, where pixels is t's range or
+// the whole image.
+func (s Slice) OutLen(t Task) int {
+	n := t.H * t.W
+	if t.P1 > 0 {
+		n = t.P1 - t.P0
 	}
-	return s.Cin * h * w
+	if s.Kind == Forward {
+		return s.Cout * n
+	}
+	return s.Cin * n
 }
 
 // Helper is one helper worker as the caller sees it. Messages reach it in
@@ -107,12 +128,20 @@ type Options struct {
 	// Timeout is the least time a helper has to answer; a call also allows
 	// 20 times what the caller's own share took.
 	Timeout time.Duration
+	// PixelWeights: convolutions whose weights have at most this many
+	// floats are split by output pixels (see the package's doc), larger ones
+	// by channels; 0 splits every one by channels. A pixel split needs the
+	// wrapped backend's Conv3x3Pixels (the CPU backend's); over another
+	// backend every split is by channels.
+	PixelWeights int
 }
 
 // DefaultOptions are the page's: the caller takes a share, convolutions
-// under 8 MFLOP stay on the caller, helpers have at least 20 s to answer.
+// under 8 MFLOP stay on the caller, helpers have at least 20 s to answer,
+// and layers of up to 2^20 weights (conv1_1 … conv3_4; conv3_x has 256·256·9
+// = 589 824, conv4_1 1 179 648) are split by pixels.
 func DefaultOptions() Options {
-	return Options{MainShare: true, MinFLOPs: 8e6, Timeout: 20 * time.Second}
+	return Options{MainShare: true, MinFLOPs: 8e6, Timeout: 20 * time.Second, PixelWeights: 1 << 20}
 }
 
 // Status is what the pool is doing, for the page.

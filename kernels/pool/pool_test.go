@@ -17,12 +17,14 @@ import (
 )
 
 // newPool returns a pool of in-process helpers (each made by mk) that
-// splits every convolution, however small.
-func newPool(t *testing.T, n int, mainShare bool, mk func(i int) pool.Helper) *pool.Pool {
+// splits every convolution, however small, by pixels when its weights are
+// at most pixelWeights floats, else by channels.
+func newPool(t *testing.T, n int, mainShare bool, pixelWeights int, mk func(i int) pool.Helper) *pool.Pool {
 	t.Helper()
 	opts := pool.DefaultOptions()
 	opts.MinFLOPs = 0
 	opts.MainShare = mainShare
+	opts.PixelWeights = pixelWeights
 	p := pool.New(n, "transfer", opts)
 	for i := 0; i < n; i++ {
 		p.Join(mk(i), fmt.Sprintf("helper %d", i+1))
@@ -31,26 +33,100 @@ func newPool(t *testing.T, n int, mainShare bool, mk func(i int) pool.Helper) *p
 	return p
 }
 
-func plain(int) pool.Helper { return pool.NewLocal(0, false) }
+// splits are the two ways of splitting a convolution, as newPool's
+// pixelWeights: every one by pixels (the table's weights are small), every
+// one by channels.
+var splits = []struct {
+	name         string
+	pixelWeights int
+}{{"pixels", 1 << 30}, {"channels", 0}}
 
 // TestPoolMatchesNaive runs the conformance table and the finite-difference
 // gradients on the CPU backend whose convolutions are split over 1, 2 and 3
-// in-process helpers, with and without a share on the caller, against the
-// naive oracle; the helpers must have computed shares.
+// in-process helpers, with and without a share on the caller, by pixels and
+// by channels, against the naive oracle; the helpers must have computed
+// shares, of the split asked for.
 func TestPoolMatchesNaive(t *testing.T) {
 	ref := kernels.Checked(naive.Backend{})
-	for _, n := range []int{1, 2, 3} {
-		for _, mainShare := range []bool{true, false} {
-			t.Run(fmt.Sprintf("helpers=%d,main=%v", n, mainShare), func(t *testing.T) {
-				p := newPool(t, n, mainShare, plain)
-				b := kernels.Checked(p.Wrap(cpu.New(1)))
-				kerneltest.Run(t, b, ref)
-				kerneltest.RunGradients(t, b)
-				s := p.Status()
-				if s.Running != n || s.Tasks == 0 || s.Lost != 0 {
-					t.Errorf("status %+v, want %d running, some tasks, none lost", s, n)
-				}
-			})
+	for _, sp := range splits {
+		for _, n := range []int{1, 2, 3} {
+			for _, mainShare := range []bool{true, false} {
+				t.Run(fmt.Sprintf("%s,helpers=%d,main=%v", sp.name, n, mainShare), func(t *testing.T) {
+					var hs []*recording
+					p := newPool(t, n, mainShare, sp.pixelWeights, func(int) pool.Helper {
+						h := &recording{Helper: pool.NewLocal(0, false)}
+						hs = append(hs, h)
+						return h
+					})
+					b := kernels.Checked(p.Wrap(cpu.New(1)))
+					kerneltest.Run(t, b, ref)
+					kerneltest.RunGradients(t, b)
+					s := p.Status()
+					if s.Running != n || s.Tasks == 0 || s.Lost != 0 {
+						t.Errorf("status %+v, want %d running, some tasks, none lost", s, n)
+					}
+					for i, h := range hs {
+						if byPixels, byChannels := h.split(); byPixels+byChannels == 0 || sp.pixelWeights == 0 && byPixels > 0 || sp.pixelWeights > 0 && byChannels > 0 {
+							t.Errorf("helper %d computed %d shares by pixels and %d by channels; want only %s", i+1, byPixels, byChannels, sp.name)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// recording is a helper that counts its tasks by kind of split.
+type recording struct {
+	pool.Helper
+	mu                   sync.Mutex
+	byPixels, byChannels int
+}
+
+func (r *recording) Send(t pool.Task) error {
+	r.mu.Lock()
+	if t.P1 > 0 {
+		r.byPixels++
+	} else {
+		r.byChannels++
+	}
+	r.mu.Unlock()
+	return r.Helper.Send(t)
+}
+
+func (r *recording) split() (byPixels, byChannels int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.byPixels, r.byChannels
+}
+
+// TestSplitByWeights: with the default options, a convolution with
+// conv3_x's weights (256·256·9) is split by pixels, one with conv4_1's
+// (256·512·9, over 2^20) by channels, and both give the single backend's
+// results.
+func TestSplitByWeights(t *testing.T) {
+	h := &recording{Helper: pool.NewLocal(0, false)}
+	p := pool.New(1, "transfer", pool.DefaultOptions())
+	t.Cleanup(p.Close)
+	p.Join(h, "helper 1")
+	b := p.Wrap(cpu.New(1))
+	one := cpu.New(1)
+	for _, tc := range []struct {
+		s          kernels.ConvShape
+		wantPixels bool
+	}{{kernels.ConvShape{Cin: 256, Cout: 256, H: 4, W: 6}, true}, {kernels.ConvShape{Cin: 256, Cout: 512, H: 4, W: 6}, false}} {
+		r := rand.New(rand.NewPCG(5, 5))
+		wd := kerneltest.Normal(r, tc.s.Cout*tc.s.Cin*9, 0.05)
+		bd := kerneltest.Uniform(r, tc.s.Cout, -0.1, 0.1)
+		p0, c0 := h.split()
+		y, dx := conv(t, b, kerneltest.Upload(t, b, wd), kerneltest.Upload(t, b, bd), tc.s, 1)
+		ry, rdx := conv(t, one, kerneltest.Upload(t, one, wd), kerneltest.Upload(t, one, bd), tc.s, 1)
+		assertClose(t, fmt.Sprintf("%+v forward", tc.s), y, ry)
+		assertClose(t, fmt.Sprintf("%+v input gradient", tc.s), dx, rdx)
+		p1, c1 := h.split()
+		if got := [2]int{p1 - p0, c1 - c0}; tc.wantPixels && got != [2]int{2, 0} || !tc.wantPixels && got != [2]int{0, 2} {
+			t.Errorf("%+v: the helper computed %d shares by pixels and %d by channels, want 2 by %s", tc.s, got[0], got[1],
+				map[bool]string{true: "pixels", false: "channels"}[tc.wantPixels])
 		}
 	}
 }
@@ -94,8 +170,14 @@ func conv(t *testing.T, b kernels.Backend, w, bias kernels.Tensor, s kernels.Con
 // slices once (one for the forward split, one for the input gradient's),
 // not with every call, and again only after the tensor is rewritten.
 func TestWeightsSentOnce(t *testing.T) {
+	for _, sp := range splits {
+		t.Run(sp.name, func(t *testing.T) { weightsSentOnce(t, sp.pixelWeights) })
+	}
+}
+
+func weightsSentOnce(t *testing.T, pixelWeights int) {
 	var hs []*counting
-	p := newPool(t, 2, true, func(int) pool.Helper {
+	p := newPool(t, 2, true, pixelWeights, func(int) pool.Helper {
 		c := &counting{Helper: pool.NewLocal(0, false)}
 		hs = append(hs, c)
 		return c
@@ -265,5 +347,31 @@ func TestStartFailure(t *testing.T) {
 	want := pool.Status{Requested: 2, Running: 1, Starting: 0, Transport: "transfer", MainShare: true, Lost: 1, Reason: "helper 2 did not start (no Worker here)"}
 	if last != want {
 		t.Errorf("status %+v, want %+v", last, want)
+	}
+}
+
+// TestServerChecksPixels: a helper refuses a task whose pixel range is not
+// within its image, and sizes a pixel share's output by its range.
+func TestServerChecksPixels(t *testing.T) {
+	srv := pool.NewServer(nil)
+	s := pool.Slice{Kind: pool.Forward, Cin: 2, Cout: 3, W: make([]float32, 3*2*9), B: make([]float32, 3)}
+	if err := srv.Load(1, s); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := srv.OutLen(pool.Task{Key: 1, H: 4, W: 5, P0: 6, P1: 13}); err != nil || n != 3*7 {
+		t.Errorf("OutLen of pixels [6, 13) = %d, %v; want 21", n, err)
+	}
+	if n, err := srv.OutLen(pool.Task{Key: 1, H: 4, W: 5}); err != nil || n != 3*20 {
+		t.Errorf("OutLen of every pixel = %d, %v; want 60", n, err)
+	}
+	for _, pr := range [][2]int{{5, 5}, {7, 3}, {-1, 4}, {10, 21}} {
+		task := pool.Task{Key: 1, H: 4, W: 5, P0: pr[0], P1: pr[1], In: make([]float32, 2*20)}
+		want := fmt.Sprintf("pool: task pixels [%d, %d) are not within a 4×5 image", pr[0], pr[1])
+		if _, err := srv.OutLen(task); err == nil || err.Error() != want {
+			t.Errorf("OutLen of pixels %v: err %v, want %q", pr, err, want)
+		}
+		if err := srv.Run(task, make([]float32, 3)); err == nil || err.Error() != want {
+			t.Errorf("Run of pixels %v: err %v, want %q", pr, err, want)
+		}
 	}
 }

@@ -54,7 +54,7 @@ func Serve() {
 				loadErr = err
 			}
 		case "task":
-			t := Task{Key: d.Get("key").Int(), H: d.Get("h").Int(), W: d.Get("w").Int()}
+			t := Task{Key: d.Get("key").Int(), H: d.Get("h").Int(), W: d.Get("w").Int(), P0: d.Get("p0").Int(), P1: d.Get("p1").Int()}
 			buf := d.Get("in")
 			in = grow(in, d.Get("n").Int())
 			err := loadErr
@@ -64,7 +64,7 @@ func Serve() {
 			t.In = in
 			var n int
 			if err == nil {
-				n, err = srv.OutLen(t.Key, t.H, t.W)
+				n, err = srv.OutLen(t)
 			}
 			t0 := time.Now()
 			if err == nil {

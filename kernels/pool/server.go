@@ -56,14 +56,17 @@ func (v *Server) Load(key int, s Slice) error {
 // Drop forgets key.
 func (v *Server) Drop(key int) { delete(v.slices, key) }
 
-// OutLen is the length of the output of a task of key on an h×w image, or
-// an error when key is not loaded.
-func (v *Server) OutLen(key, h, w int) (int, error) {
-	ls, ok := v.slices[key]
+// OutLen is the length of task t's output, or an error when t's key is not
+// loaded or its pixel range is not within the image.
+func (v *Server) OutLen(t Task) (int, error) {
+	ls, ok := v.slices[t.Key]
 	if !ok {
-		return 0, fmt.Errorf("pool: helper holds no slice %d", key)
+		return 0, fmt.Errorf("pool: helper holds no slice %d", t.Key)
 	}
-	return ls.s.OutLen(h, w), nil
+	if t.P1 > 0 && (t.P0 < 0 || t.P0 >= t.P1 || t.P1 > t.H*t.W) {
+		return 0, fmt.Errorf("pool: task pixels [%d, %d) are not within a %d×%d image", t.P0, t.P1, t.H, t.W)
+	}
+	return ls.s.OutLen(t), nil
 }
 
 // Run computes task t into out (OutLen long).
@@ -77,7 +80,11 @@ func (v *Server) Run(t Task, out []float32) error {
 		return fmt.Errorf("pool: helper holds no slice %d", t.Key)
 	}
 	s := ls.s
-	if want := s.OutLen(t.H, t.W); len(out) != want {
+	want, err := v.OutLen(t)
+	if err != nil {
+		return err
+	}
+	if len(out) != want {
 		return fmt.Errorf("pool: task output has %d elements, want %d", len(out), want)
 	}
 	shape := kernels.ConvShape{Cin: s.Cin, Cout: s.Cout, H: t.H, W: t.W}
@@ -86,12 +93,20 @@ func (v *Server) Run(t Task, out []float32) error {
 		if len(t.In) != s.Cin*t.H*t.W {
 			return fmt.Errorf("pool: task input has %d elements, want %d", len(t.In), s.Cin*t.H*t.W)
 		}
-		v.b.Conv3x3(naive.Wrap(out), naive.Wrap(t.In), ls.w, ls.b, shape)
+		if t.P1 > 0 {
+			v.b.Conv3x3Pixels(naive.Wrap(out), naive.Wrap(t.In), ls.w, ls.b, shape, t.P0, t.P1)
+		} else {
+			v.b.Conv3x3(naive.Wrap(out), naive.Wrap(t.In), ls.w, ls.b, shape)
+		}
 	case InputGrad:
 		if len(t.In) != s.Cout*t.H*t.W {
 			return fmt.Errorf("pool: task input has %d elements, want %d", len(t.In), s.Cout*t.H*t.W)
 		}
-		v.b.Conv3x3InputGrad(naive.Wrap(out), naive.Wrap(t.In), ls.w, shape)
+		if t.P1 > 0 {
+			v.b.Conv3x3InputGradPixels(naive.Wrap(out), naive.Wrap(t.In), ls.w, shape, t.P0, t.P1)
+		} else {
+			v.b.Conv3x3InputGrad(naive.Wrap(out), naive.Wrap(t.In), ls.w, shape)
+		}
 	default:
 		return fmt.Errorf("pool: unknown slice kind %d", s.Kind)
 	}

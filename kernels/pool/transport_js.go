@@ -125,7 +125,7 @@ func (h *jsHelper) sendShared(t Task) error {
 		a.call, a.n = t.Call, len(t.In)
 	}
 	h.out = sharedBuffer(h.out, 4*t.Out)
-	return h.post(map[string]any{"op": "task", "key": t.Key, "h": t.H, "w": t.W, "n": len(t.In), "in": a.buf, "out": h.out, "shared": true}, nil)
+	return h.post(map[string]any{"op": "task", "key": t.Key, "h": t.H, "w": t.W, "p0": t.P0, "p1": t.P1, "n": len(t.In), "in": a.buf, "out": h.out, "shared": true}, nil)
 }
 
 // start creates the worker and its callbacks, which never block.
@@ -274,7 +274,7 @@ func (h *jsHelper) Send(t Task) error {
 	h.largest = max(h.largest, 4*len(t.In))
 	in := toJS(t.In, h.spare, h.largest)
 	h.spare = js.Undefined()
-	msg := map[string]any{"op": "task", "key": t.Key, "h": t.H, "w": t.W, "n": len(t.In), "in": in}
+	msg := map[string]any{"op": "task", "key": t.Key, "h": t.H, "w": t.W, "p0": t.P0, "p1": t.P1, "n": len(t.In), "in": in}
 	tr := []any{in}
 	if h.spareO.Type() == js.TypeObject {
 		msg["out"] = h.spareO
