@@ -130,6 +130,19 @@ func (b *Backend) byPixels(s kernels.ConvShape) pixelConv {
 	return pc
 }
 
+// planConv plans a convolution of s whose split by channels cuts
+// channels: by pixels (pc, the wrapped backend's pixel convolutions, is
+// then non-nil; the ranges are pixels) or by channels; no helpers (ms nil)
+// means the caller does it all (plan).
+func (b *Backend) planConv(s kernels.ConvShape, channels int) (pc pixelConv, ms []*member, rs []span) {
+	units := channels
+	if pc = b.byPixels(s); pc != nil {
+		units = s.H * s.W
+	}
+	ms, rs = b.plan(s.FLOPs(), units)
+	return pc, ms, rs
+}
+
 // job is one split call: what its shares take and give back.
 type job struct {
 	key, bias int // the weight slices' key; the bias tensor's id (0: none)
@@ -175,13 +188,7 @@ func (j *job) place(r span, part []float32) {
 // pixels) over the caller and the helpers.
 func (b *Backend) Conv3x3(dst, x, w, bias kernels.Tensor, s kernels.ConvShape) {
 	b.p.forget(dst)
-	pc := b.byPixels(s)
-	hw := s.H * s.W
-	units := s.Cout
-	if pc != nil {
-		units = hw
-	}
-	ms, rs := b.plan(s.FLOPs(), units)
+	pc, ms, rs := b.planConv(s, s.Cout)
 	if ms == nil {
 		b.Backend.Conv3x3(dst, x, w, bias, s)
 		return
@@ -272,17 +279,12 @@ func (b *Backend) finish(t0 time.Time, shares []share, mine span, j *job) {
 // row of its pixels from the whole W).
 func (b *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvShape) {
 	b.p.forget(dx)
-	pc := b.byPixels(s)
-	hw := s.H * s.W
-	units := s.Cin
-	if pc != nil {
-		units = hw
-	}
-	ms, rs := b.plan(s.FLOPs(), units)
+	pc, ms, rs := b.planConv(s, s.Cin)
 	if ms == nil {
 		b.Backend.Conv3x3Backward(dx, dy, y, w, s)
 		return
 	}
+	hw := s.H * s.W
 	W := naive.Data(w)
 	n := s.Cout * hw
 	b.masked = grow(b.masked, n)
