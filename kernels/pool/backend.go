@@ -157,10 +157,10 @@ type job struct {
 	slice  func(r span) Slice          // the weights a share of range r needs
 }
 
-// dst is where range r's output goes: its rows of out for a split by
+// outOf is where range r's output goes: its rows of out for a split by
 // channels; for a split by pixels a scratch buffer (share i's) that place
 // then copies into out.
-func (b *Backend) dst(j *job, i int, r span) []float32 {
+func (b *Backend) outOf(j *job, i int, r span) []float32 {
 	hw := j.s.H * j.s.W
 	if !j.pixels {
 		return j.out[r.lo*hw : r.hi*hw]
@@ -245,7 +245,7 @@ func (b *Backend) finish(t0 time.Time, shares []share, mine span, j *job) {
 	t1 := time.Now()
 	local := func(i int, r span) {
 		if r.lo < r.hi {
-			d := b.dst(j, i, r)
+			d := b.outOf(j, i, r)
 			j.local(r, d)
 			j.place(r, d)
 		}
@@ -257,7 +257,7 @@ func (b *Backend) finish(t0 time.Time, shares []share, mine span, j *job) {
 	var redo time.Duration
 	for i, sh := range shares {
 		if sh.sent {
-			d := b.dst(j, i+1, sh.r)
+			d := b.outOf(j, i+1, sh.r)
 			err := sh.m.h.Receive(d, timeout)
 			if err == nil {
 				j.place(sh.r, d)

@@ -66,13 +66,26 @@ func await(p js.Value, wait time.Duration, what string, progress func() int) (js
 		return nil
 	})
 	p.Call("then", ok, fail)
-	var timeout <-chan time.Time
-	var timer *time.Timer
-	if wait > 0 {
-		timer = time.NewTimer(wait)
-		defer timer.Stop()
-		timeout = timer.C
+	r, err := receive(ch, wait, what, progress)
+	if err != nil {
+		// ok and fail stay bound: p may still settle (into ch, which has
+		// room for its one value and is read by no one).
+		return js.Undefined(), err
 	}
+	ok.Release()
+	fail.Release()
+	return r.v, r.err
+}
+
+// receive waits for ch's value, or, when wait > 0, until wait has passed
+// without progress (a change of what progress returns; nil: wait bounds the
+// whole): then a *waitError saying what did not answer.
+func receive(ch <-chan promiseResult, wait time.Duration, what string, progress func() int) (promiseResult, error) {
+	if wait <= 0 {
+		return <-ch, nil
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	last := 0
 	if progress != nil {
 		last = progress()
@@ -80,10 +93,8 @@ func await(p js.Value, wait time.Duration, what string, progress func() int) (js
 	for {
 		select {
 		case r := <-ch:
-			ok.Release()
-			fail.Release()
-			return r.v, r.err
-		case <-timeout:
+			return r, nil
+		case <-timer.C:
 			if progress != nil {
 				if n := progress(); n != last {
 					last = n
@@ -91,9 +102,7 @@ func await(p js.Value, wait time.Duration, what string, progress func() int) (js
 					continue
 				}
 			}
-			// ok and fail stay bound: p may still settle (into ch, which
-			// has room for its one value and is read by no one).
-			return js.Undefined(), &waitError{what: what, wait: wait}
+			return promiseResult{}, &waitError{what: what, wait: wait}
 		}
 	}
 }
@@ -333,18 +342,10 @@ func (x *jsExecutor) read(dst []byte, id uint32, off int) error {
 		wait = HangWait
 	}
 	p.Call("then", x.readOK, x.readFail)
-	var timeout <-chan time.Time
-	if wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		timeout = t.C
-	}
-	var r promiseResult
-	select {
-	case r = <-x.readCh:
-	case <-timeout:
+	r, err := receive(x.readCh, wait, "reading a buffer", nil)
+	if err != nil {
 		x.bindReads()
-		return &waitError{what: "reading a buffer", wait: wait}
+		return err
 	}
 	if r.err != nil {
 		return r.err
