@@ -18,6 +18,9 @@ const (
 	InPause    = "pause"        // pause the run (it waits between iterations)
 	InResume   = "resume"       // resume a paused run
 	InStop     = "stop"         // stop the run; its current image comes back
+	// The helper pool's (kernels/pool): a helper's port, or why it failed.
+	InHelper      = pool.MsgHelper
+	InHelperError = pool.MsgHelperError
 )
 
 // Message types sent by the worker.
@@ -36,6 +39,9 @@ const (
 	OutDone     = "done"  // the run ended (finished or stopped): final frame
 	OutError    = "error" // something failed; stage says what
 	OutPool     = "pool"  // the helper workers (kernels/pool): how many run, and why fewer
+	// The helper pool's requests: start a helper worker, terminate one.
+	OutSpawn      = pool.MsgSpawn
+	OutHelperStop = pool.MsgStop
 )
 
 // Image is an RGBA image as the page sends it (ImageData's layout: 4 bytes a

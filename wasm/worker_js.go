@@ -21,7 +21,11 @@ func main() {
 	self := js.Global()
 	q := pool.NewQueue[Inbound]()
 	onMessage := js.FuncOf(func(this js.Value, args []js.Value) any {
-		// Never block here: decode (copying buffers into Go memory) and queue.
+		// Never block here: decode (copying buffers into Go memory) and
+		// queue. The page's answers about helpers go to the pool at once.
+		if pool.FromPage(args[0].Get("data")) {
+			return nil
+		}
 		q.Push(decodeMessage(args[0].Get("data")))
 		return nil
 	})
@@ -29,7 +33,9 @@ func main() {
 	// Messages that arrived before Go started (worker.js keeps them).
 	if pending := self.Get("cremaPending"); pending.Truthy() {
 		for i := 0; i < pending.Length(); i++ {
-			q.Push(decodeMessage(pending.Index(i)))
+			if !pool.FromPage(pending.Index(i)) {
+				q.Push(decodeMessage(pending.Index(i)))
+			}
 		}
 		self.Delete("cremaPending")
 	}
@@ -121,7 +127,8 @@ const MaxHelpers = 4
 
 // spawnHelpers starts the pool's helper workers: n of them, or by default
 // one fewer than navigator.hardwareConcurrency (the worker itself takes a
-// share), at most MaxHelpers. They run this worker's own script.
+// share), at most MaxHelpers. The page starts them (pool.Spawn), on this
+// worker's own script.
 func spawnHelpers(n int, mainShare bool, fault string) (*pool.Pool, error) {
 	exitAt, err := pool.ParseFault(fault)
 	if err != nil {
@@ -138,5 +145,5 @@ func spawnHelpers(n int, mainShare bool, fault string) (*pool.Pool, error) {
 	}
 	opts := pool.DefaultOptions()
 	opts.MainShare = mainShare
-	return pool.Spawn(n, js.Global().Get("location").Get("href").String(), exitAt, opts), nil
+	return pool.Spawn(n, exitAt, opts), nil
 }

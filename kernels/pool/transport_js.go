@@ -7,14 +7,16 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall/js"
 	"time"
 	"unsafe"
 )
 
-// HelperName is the Web Worker name of a helper: the worker script (the
-// crema worker's own, web/worker.js) boots the same program, which sees
-// the name (IsHelper) and serves shares (Serve) instead of the page.
+// HelperName is the Web Worker name of a helper: the page starts it on
+// the crema worker's own script (web/worker.js), which boots the same
+// program; the program sees the name (IsHelper) and serves shares (Serve)
+// instead of the page.
 const HelperName = "crema-helper"
 
 // StartTimeout is how long a helper may take to start (fetch and compile
@@ -42,10 +44,12 @@ func ParseFault(s string) (exitAt int, err error) {
 	return 0, fmt.Errorf("pool: unknown helper fault %q (want exit@N, N ≥ 1)", s)
 }
 
-// Spawn starts n helper workers running script (this worker's own script
-// URL) and returns the pool they join as they come up; one that fails to
-// start, or takes over StartTimeout, leaves it with the reason. exitAt > 0
-// makes the first helper stop at its exitAt-th task (ParseFault).
+// Spawn asks the page for n helper workers (MsgSpawn; web/js/pool.js
+// starts them on the worker's own script) and returns the pool they join
+// as they come up; one that fails to start, or takes over StartTimeout,
+// leaves it with the reason. exitAt > 0 makes the first helper stop at its
+// exitAt-th task (ParseFault). The page's answers (MsgHelper, with the
+// helper's port, or MsgHelperError) reach the helpers through FromPage.
 //
 // Data travels in one of two ways. Where this worker is cross-origin
 // isolated (the page was served with COOP same-origin and COEP
@@ -55,7 +59,7 @@ func ParseFault(s string) (exitAt int, err error) {
 // host) each helper gets its own copy of the input in an ArrayBuffer that
 // is transferred (moved, not copied again) and comes back as the next
 // call's staging buffer, and likewise the output ("transfer").
-func Spawn(n int, script string, exitAt int, opts Options) *Pool {
+func Spawn(n int, exitAt int, opts Options) *Pool {
 	var in *sharedIn
 	transport := "transfer"
 	if g := js.Global(); g.Get("crossOriginIsolated").Truthy() && g.Get("SharedArrayBuffer").Type() == js.TypeFunction {
@@ -64,17 +68,15 @@ func Spawn(n int, script string, exitAt int, opts Options) *Pool {
 	p := New(n, transport, opts)
 	for i := 0; i < n; i++ {
 		h := &jsHelper{p: p, name: fmt.Sprintf("helper %d", i+1), replies: make(chan js.Value, 8), in: in}
-		if err := h.start(script); err != nil {
-			p.Lost(nil, h.name, err)
-			continue
+		if i == 0 {
+			h.exitAt = exitAt
 		}
-		if i == 0 && exitAt > 0 {
-			h.post(map[string]any{"op": "fault", "exit": exitAt}, nil)
-		}
+		h.id = spawned.add(h)
+		toPage(map[string]any{"type": MsgSpawn, "id": h.id, "name": HelperName})
 		time.AfterFunc(StartTimeout, func() {
 			if !h.ready && !h.failed {
 				h.failed = true
-				h.w.Call("terminate")
+				h.stop()
 				p.Lost(nil, h.name, fmt.Errorf("no word from it within %v", StartTimeout))
 			}
 		})
@@ -82,11 +84,75 @@ func Spawn(n int, script string, exitAt int, opts Options) *Pool {
 	return p
 }
 
-// jsHelper is one helper Web Worker.
+// FromPage takes the page's messages about helpers (MsgHelper,
+// MsgHelperError) and reports whether d was one. It never blocks: the
+// worker calls it from its onmessage, before it queues a message for its
+// loop, so that a helper joins while a run keeps the loop busy.
+func FromPage(d js.Value) bool {
+	if d.Type() != js.TypeObject {
+		return false
+	}
+	t := d.Get("type")
+	if t.Type() != js.TypeString || (t.String() != MsgHelper && t.String() != MsgHelperError) {
+		return false
+	}
+	h := spawned.get(d.Get("id").Int())
+	switch {
+	case h == nil:
+		if t.String() == MsgHelper { // not ours (any more): let the page end it
+			toPage(map[string]any{"type": MsgStop, "id": d.Get("id").Int()})
+		}
+	case t.String() == MsgHelper:
+		h.connect(d.Get("port"))
+	default:
+		h.gone(firstLine(d.Get("message").String()))
+	}
+	return true
+}
+
+// toPage posts msg to the page (this worker's parent).
+func toPage(msg map[string]any) { js.Global().Call("postMessage", msg) }
+
+// helperList numbers the helpers asked of the page, so that the page's
+// answers find theirs.
+type helperList struct {
+	mu   sync.Mutex
+	last int
+	byID map[int]*jsHelper
+}
+
+var spawned helperList
+
+func (l *helperList) add(h *jsHelper) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byID == nil {
+		l.byID = map[int]*jsHelper{}
+	}
+	l.last++
+	l.byID[l.last] = h
+	return l.last
+}
+
+func (l *helperList) get(id int) *jsHelper {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.byID[id]
+}
+
+func (l *helperList) remove(id int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.byID, id)
+}
+
+// jsHelper is one helper Web Worker, which the page started (Spawn).
 type jsHelper struct {
 	p       *Pool
 	name    string
-	w       js.Value
+	id      int           // the page's name for it (MsgSpawn)
+	port    js.Value      // this end of its MessageChannel, once the page sent it
+	exitAt  int           // helper_fault: sent once connected
 	replies chan js.Value // its answers to tasks (and its errors)
 	ready   bool
 	failed  bool
@@ -128,36 +194,37 @@ func (h *jsHelper) sendShared(t Task) error {
 	return h.post(map[string]any{"op": "task", "key": t.Key, "h": t.H, "w": t.W, "p0": t.P0, "p1": t.P1, "n": len(t.In), "in": a.buf, "out": h.out, "shared": true}, nil)
 }
 
-// start creates the worker and its callbacks, which never block.
-func (h *jsHelper) start(script string) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r) // a js.Error: no Worker in this scope, a refused URL
-		}
-	}()
-	ctor := js.Global().Get("Worker")
-	if ctor.Type() != js.TypeFunction {
-		return errors.New("this browser has no Worker inside workers")
+// connect takes the helper's port from the page; its callbacks never
+// block. A helper already given up on is stopped.
+func (h *jsHelper) connect(port js.Value) {
+	if h.failed {
+		h.stop()
+		return
 	}
-	h.w = ctor.New(script, map[string]any{"name": HelperName})
+	if port.Type() != js.TypeObject {
+		h.gone("the page sent no port for it")
+		return
+	}
+	h.port = port
 	onMsg := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		h.message(args[0].Get("data"))
 		return nil
 	})
-	onErr := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		e := args[0]
-		e.Call("preventDefault") // not an error of this worker's own
-		msg := "its worker failed"
-		if m := e.Get("message"); m.Type() == js.TypeString && m.String() != "" {
-			msg = m.String()
-		}
-		h.gone(msg)
-		return nil
-	})
-	h.fns = []js.Func{onMsg, onErr}
-	h.w.Set("onmessage", onMsg)
-	h.w.Set("onerror", onErr)
-	return nil
+	h.fns = []js.Func{onMsg}
+	port.Set("onmessage", onMsg) // which also starts the port
+	if h.exitAt > 0 {
+		_ = h.post(map[string]any{"op": "fault", "exit": h.exitAt}, nil)
+	}
+}
+
+// stop has the page terminate the helper and closes its port.
+func (h *jsHelper) stop() {
+	spawned.remove(h.id)
+	toPage(map[string]any{"type": MsgStop, "id": h.id})
+	if h.port.Type() == js.TypeObject {
+		h.port.Call("close")
+		h.port = js.Undefined()
+	}
 }
 
 // message handles one message of the helper (in a callback: no blocking).
@@ -176,8 +243,6 @@ func (h *jsHelper) message(d js.Value) {
 		case h.replies <- d:
 		default:
 		}
-	case "error": // from worker.js: the program could not start, or exited
-		h.gone(firstLine(d.Get("message").String()))
 	}
 }
 
@@ -193,9 +258,9 @@ func (h *jsHelper) gone(msg string) {
 	default:
 	}
 	if h.ready {
-		h.p.Lost(h, h.name, errors.New(msg))
+		h.p.Lost(h, h.name, errors.New(msg)) // which closes h
 	} else {
-		h.w.Call("terminate")
+		h.stop()
 		h.p.Lost(nil, h.name, errors.New(msg))
 	}
 }
@@ -207,10 +272,13 @@ func (h *jsHelper) post(msg map[string]any, transfer []any) (err error) {
 			err = fmt.Errorf("pool: postMessage: %v", r)
 		}
 	}()
+	if h.port.Type() != js.TypeObject {
+		return errors.New("pool: the helper is not connected")
+	}
 	if transfer == nil {
-		h.w.Call("postMessage", msg)
+		h.port.Call("postMessage", msg)
 	} else {
-		h.w.Call("postMessage", msg, transfer)
+		h.port.Call("postMessage", msg, transfer)
 	}
 	return nil
 }
@@ -312,12 +380,10 @@ func (h *jsHelper) Receive(out []float32, timeout time.Duration) error {
 	}
 }
 
-// Close terminates the worker.
+// Close has the page terminate the worker.
 func (h *jsHelper) Close() {
 	h.failed = true
-	if h.w.Type() == js.TypeObject {
-		h.w.Call("terminate")
-	}
+	h.stop()
 }
 
 // firstLine is the line of msg (worker.js's report, with the last lines the

@@ -7,8 +7,8 @@
 //       [--isolated]
 //
 // The figure is the peak resident memory (VmHWM in /proc/PID/status) of the
-// page's renderer process: Chromium runs a page's dedicated workers, nested
-// ones included, as threads of that process, so it counts the page, its
+// page's renderer process: Chromium runs a page's dedicated workers (the
+// worker and its helpers) as threads of that process, so it counts the page, its
 // worker, the helpers, their wasm memories, JS heaps and code, and
 // Chromium's own share of a renderer. Beside the peak: the same figure
 // before Run (crema: weights loaded, helpers started; tfjs: the page

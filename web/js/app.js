@@ -10,7 +10,7 @@
 // For the browser tests and the curious, window.crema = {state, chart}.
 
 import { $, state, params, embed } from "./state.js";
-import { initPool } from "./pool.js";
+import { initPool, stopHelpers } from "./pool.js";
 import { alertBox, notice } from "./alerts.js";
 import { backendInit, showBackend } from "./backend.js";
 import { startWorker, send, on } from "./client.js";
@@ -92,6 +92,7 @@ function onError(m) {
     case "boot":
     case "exit":
       alertBox(`The worker stopped: ${m.message.split("\n")[0]}`, { detail: m.message.split("\n").slice(1).join("\n") });
+      stopHelpers();
       return workerGone();
     case "pause":
     case "resume":

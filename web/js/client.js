@@ -12,27 +12,49 @@ export function on(type, fn) {
   handlers.set(type, fn);
 }
 
-/** Starts the worker. */
-export async function startWorker() {
-  let w;
-  // ?simd= travels in the worker's URL (worker.js sets go.env from it).
+/** A new Web Worker on web/worker.js with these options ({name}): the Go
+ * worker, or one of its helpers (pool.js). ?simd= travels in the script's
+ * URL (worker.js sets go.env from it). */
+export async function newWorker(options = {}) {
   const query = simdParam ? `?simd=${simdParam}` : "";
   try {
-    w = new Worker("worker.js" + query);
+    return new Worker("worker.js" + query, options);
   } catch (e) {
     // A sandboxed iframe without allow-same-origin has an opaque origin and
     // may not start a worker from a URL: start it from a Blob instead.
     try {
-      const base = new URL(".", location.href).href;
-      const src = await (await fetch(new URL("worker.js", base))).text();
-      const blob = new Blob([`self.CREMA_BASE=${JSON.stringify(base)};\nself.CREMA_SIMD=${JSON.stringify(simdParam)};\n`, src], { type: "text/javascript" });
-      w = new Worker(URL.createObjectURL(blob));
+      blobURL ??= workerBlob();
+      return new Worker(await blobURL, options);
     } catch (e2) {
-      alertBox(`This browser could not start the page's worker: ${e.message}; ${e2.message}`);
-      return;
+      blobURL = null;
+      throw new Error(`${e.message}; ${e2.message}`);
     }
   }
-  w.onmessage = (e) => handlers.get(e.data.type)?.(e.data);
+}
+
+let blobURL = null;
+/** A Blob URL of worker.js, told the page's folder and ?simd=. */
+async function workerBlob() {
+  const base = new URL(".", location.href).href;
+  const src = await (await fetch(new URL("worker.js", base))).text();
+  const blob = new Blob([`self.CREMA_BASE=${JSON.stringify(base)};\nself.CREMA_SIMD=${JSON.stringify(simdParam)};\n`, src], { type: "text/javascript" });
+  return URL.createObjectURL(blob);
+}
+
+/** Starts the worker. */
+export async function startWorker() {
+  let w;
+  try {
+    w = await newWorker();
+  } catch (e) {
+    alertBox(`This browser could not start the page's worker: ${e.message}`);
+    return;
+  }
+  w.onmessage = (e) => {
+    state.trace.push(`${e.data.type} ${Math.round(performance.now())}ms`);
+    if (state.trace.length > 40) state.trace.shift();
+    handlers.get(e.data.type)?.(e.data);
+  };
   w.onerror = (e) => alertBox(`The worker failed: ${e.message || "unknown error"}`);
   state.worker = w;
 }

@@ -24,6 +24,7 @@ export const helpersParam = params.has("helpers") ? Math.max(0, parseInt(params.
 
 export const state = {
   worker: null,
+  trace: [], // the last 40 messages' types from the worker, with the page's clock: what a failing test prints
   ready: null, // the worker's ready message: schema, defaults, presets, weights_url
   weightsURL: "", // ?weights=, else the ready message's weights_url
   // The settings. values (setting name → text) is what the controls show,

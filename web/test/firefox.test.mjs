@@ -60,8 +60,8 @@ async function open(query) {
 
 /** Waits for fn (evaluated in the page) to be truthy, failing with the
  * page's last console lines and what it shows (a worker's console does not
- * reach page.logs in Firefox: the badge, the status line and the notices say
- * how far the worker got). */
+ * reach page.logs in Firefox: the badge, the status line, the notices, the
+ * pool and the types of the worker's last messages say how far it got). */
 async function until(page, what, fn, timeout) {
   try {
     await page.waitForFunction(fn, { timeout, polling: 250 });
@@ -71,7 +71,8 @@ async function until(page, what, fn, timeout) {
         const text = (id) => document.getElementById(id)?.textContent.trim() || "";
         const s = window.crema?.state || {};
         const alerts = [...document.querySelectorAll(".alert .msg")].map((el) => el.textContent.trim()).join(" | ");
-        return `worker ready: ${!!s.ready}, weights: ${!!s.weights}, backend: "${text("backend")}", status: "${text("status")}", notices: "${text("notices")}", alerts: "${alerts}"`;
+        const pool = s.pool ? JSON.stringify(s.pool) : "none";
+        return `worker ready: ${!!s.ready}, weights: ${!!s.weights}, backend: "${text("backend")}", status: "${text("status")}", notices: "${text("notices")}", alerts: "${alerts}", pool: ${pool}, the worker's messages: ${(s.trace || []).join(", ")}`;
       })
       .catch((err) => `(the page did not answer: ${err.message})`);
     throw new Error(`${what}: ${e.message}; the page shows ${shown}; console: ${page.logs.slice(-10).join(" | ")}`);
@@ -110,7 +111,7 @@ test("Firefox: a failing GPU self-test puts the page on the CPU and says why", a
   await page.close();
 });
 
-test("Firefox: a run on two helper workers (nested workers, shared memory) finishes and the loss falls", async () => {
+test("Firefox: a run on two helper workers (started by the page, shared memory) finishes and the loss falls", async () => {
   const page = await open("?backend=cpu&helpers=2&image_size=32&num_iterations=3&preview_every=3");
   await until(page, "no pool of 2", () => window.crema?.state.pool?.running === 2 && window.crema.state.weights, 120_000);
   assert.equal(await page.evaluate(() => window.crossOriginIsolated), true, "the dev server isolates the page");

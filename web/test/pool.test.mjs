@@ -87,6 +87,8 @@ for (const isolated of [true, false]) {
     test("a helper that stops mid-run: the run finishes on the others, and the page says so", async () => {
       const page = await ready(env, RUN + "&helpers=2&helper_fault=exit@5");
       assert.equal(await page.evaluate(() => window.crema.state.pool.running), 2);
+      // The page starts the helpers (pool.js), so they are its workers.
+      assert.equal(page.workers().length, 3, "the page runs the worker and its 2 helpers");
       const r = await run(page);
       assert.ok(r.last < r.first, `total loss ${r.first} → ${r.last} did not fall`);
       await page.waitForSelector("#pool-notice");
@@ -97,6 +99,9 @@ for (const isolated of [true, false]) {
       assert.equal(await page.textContent("#pool"), `Helpers: 1 worker of 2 asked for · ${via}`);
       const pool = await page.evaluate(() => window.crema.state.pool);
       assert.deepEqual([pool.running, pool.lost], [1, 1]);
+      // The worker told the page to end the helper that stopped (helper_stop).
+      for (let i = 0; i < 100 && page.workers().length > 2; i++) await new Promise((ok) => setTimeout(ok, 100));
+      assert.equal(page.workers().length, 2, "the page terminated the helper that stopped");
       assert.equal(await page.$(".alert"), null, "no alert: a lost helper is not a failure");
       await page.context().close();
     });
