@@ -1,14 +1,17 @@
 // roundtrip.mjs measures the browser's own floor for one helper-pool share
 // (kernels/pool, transferred buffers): in plain JavaScript, with no Go, a
 // worker copies n bytes out of its memory into a staging buffer, transfers
-// it to a nested helper worker, which copies it into its memory and copies
-// n bytes back out into a buffer it transfers back, and the worker copies
-// that into its memory — the four copies and two messages of one crema
-// share, with the staging buffers given back and reused as crema does.
+// it to a helper worker, which copies it into its memory and copies n bytes
+// back out into a buffer it transfers back, and the worker copies that into
+// its memory — the four copies and two messages of one crema share, with
+// the staging buffers given back and reused as crema does. --via port (the
+// default, as crema does: kernels/pool, web/js/pool.js) has the page start
+// the helper and connect the two workers by a MessageChannel; --via nested
+// has the worker start the helper itself and message it directly.
 // BENCHMARKS.md ("Every core") sets crema's per-share overhead against it.
 //
 //   node tools/bench/roundtrip.mjs [--sizes 262144,1048576,4194304] [--reps 40]
-//       [--compute 0] [--serial 0]
+//       [--compute 0] [--serial 0] [--via port|nested]
 //
 // --compute MS makes the helper spin for MS ms per share before answering
 // (as it would compute), so that the worker sleeps while it waits, as in a
@@ -22,22 +25,29 @@ import { chromium } from "playwright-core";
 import { launchOptions } from "../chromium.mjs";
 import { parseArgs } from "./common.mjs";
 
-const cfg = parseArgs(process.argv.slice(2), { sizes: [1 << 18, 1 << 20, 1 << 22], reps: 40, compute: 0, serial: 0 });
+const cfg = parseArgs(process.argv.slice(2), { sizes: [1 << 18, 1 << 20, 1 << 22], reps: 40, compute: 0, serial: 0, via: "port" });
+if (!["port", "nested"].includes(cfg.via)) throw new Error(`roundtrip: --via ${cfg.via}: want port or nested`);
 
 const helper = `
 const mem = new Uint8Array(64 << 20);
-onmessage = (e) => {
+let to = self; // or the port the page sends first
+const share = (e) => {
   const { in: ib, n, out, compute } = e.data;
   mem.set(new Uint8Array(ib, 0, n), 0);
   for (const t = performance.now(); performance.now() - t < compute; );
   const ob = out && out.byteLength >= n ? out : new ArrayBuffer(n);
   new Uint8Array(ob, 0, n).set(mem.subarray(0, n));
-  postMessage({ out: ob, spare: ib }, [ob, ib]);
+  to.postMessage({ out: ob, spare: ib }, [ob, ib]);
+};
+onmessage = (e) => {
+  if (!e.data.port) return share(e);
+  to = e.data.port;
+  to.onmessage = share;
 };`;
 
 const worker = `
 const mem = new Uint8Array(64 << 20);
-const h = new Worker(URL.createObjectURL(new Blob([${JSON.stringify(helper)}])));
+let h; // the helper, or the port to it
 let spare = null, spareO = null;
 let compute = 0, serial = 0;
 const one = (n) => new Promise((ok) => {
@@ -59,6 +69,7 @@ const one = (n) => new Promise((ok) => {
 });
 onmessage = async (e) => {
   const { sizes, reps } = e.data;
+  h = e.data.port || new Worker(URL.createObjectURL(new Blob([${JSON.stringify(helper)}])));
   compute = e.data.compute;
   serial = e.data.serial;
   const res = [];
@@ -80,17 +91,22 @@ try {
   const page = await browser.newPage();
   await page.goto("about:blank");
   const res = await page.evaluate(
-    ({ worker, sizes, reps, compute, serial }) =>
+    ({ worker, helper, via, sizes, reps, compute, serial }) =>
       new Promise((ok, fail) => {
         const w = new Worker(URL.createObjectURL(new Blob([worker])));
         w.onmessage = (e) => ok(e.data);
         w.onerror = (e) => fail(new Error(e.message));
-        w.postMessage({ sizes, reps, compute, serial });
+        if (via === "nested") return w.postMessage({ sizes, reps, compute, serial });
+        const h = new Worker(URL.createObjectURL(new Blob([helper])));
+        h.onerror = (e) => fail(new Error(e.message));
+        const c = new MessageChannel();
+        h.postMessage({ port: c.port2 }, [c.port2]);
+        w.postMessage({ sizes, reps, compute, serial, port: c.port1 }, [c.port1]);
       }),
-    { worker, sizes: cfg.sizes, reps: cfg.reps, compute: cfg.compute, serial: cfg.serial },
+    { worker, helper, via: cfg.via, sizes: cfg.sizes, reps: cfg.reps, compute: cfg.compute, serial: cfg.serial },
   );
   if (!Array.isArray(res) || res.length !== cfg.sizes.length) throw new Error(`roundtrip: unexpected answer ${JSON.stringify(res)}`);
-  console.log(`helper computing ${cfg.compute} ms a share, worker ${cfg.serial} ms between shares`);
+  console.log(`helper ${cfg.via === "port" ? "started by the page, through a MessageChannel" : "nested, started by the worker"}, computing ${cfg.compute} ms a share, worker ${cfg.serial} ms between shares`);
   console.log(`| bytes | copy into the staging buffer (ms) | round trip less the compute (ms) |`);
   console.log(`|---:|---:|---:|`);
   for (const r of res) console.log(`| ${r.bytes} | ${r.send_ms.toFixed(2)} | ${r.roundtrip_ms.toFixed(2)} |`);
