@@ -11,36 +11,20 @@
 //
 //   node tools/bench/firefoxstart.mjs [--pages 25] [--limit 60] [--burn 2]
 
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir, loadavg } from "node:os";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { loadavg } from "node:os";
 import { launchFirefox } from "../firefox.mjs";
-import { ROOT, REAL_WEIGHTS, SHARED_WEIGHTS, DEEPEST } from "../../web/test/harness.mjs";
+import { serve } from "../../web/test/harness.mjs";
 import { parseArgs } from "./common.mjs";
 
 const cfg = parseArgs(process.argv.slice(2), { pages: 25, limit: 60, burn: 2 });
 const QUERIES = ["?backend=auto,fault=selftest&image_size=24", "?backend=cpu&helpers=4&image_size=32"];
 
-const tmp = mkdtempSync(join(tmpdir(), "crema-firefoxstart-"));
 const burners = [];
-let server, browser;
+let served, browser;
 try {
-  const weights = join(tmp, "weights");
-  const src = REAL_WEIGHTS ? [SHARED_WEIGHTS] : ["-synthetic", "-upto", DEEPEST];
-  execFileSync("go", ["run", "./tools/convert", "-o", weights, ...src], { cwd: ROOT, stdio: "ignore" });
-  const serveBin = join(tmp, "serve");
-  execFileSync("go", ["build", "-o", serveBin, "./tools/serve"], { cwd: ROOT });
-  server = spawn(serveBin, ["-addr", "127.0.0.1:0", "-fetch", "-weights", weights], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
-  const url = await new Promise((ok, fail) => {
-    let out = "";
-    server.stdout.on("data", (d) => {
-      out += d;
-      const m = /crema on http:\/\/[^/\s]+:(\d+)\//.exec(out);
-      if (m) ok(`http://localhost:${m[1]}/`);
-    });
-    server.on("exit", (code) => fail(new Error(`serve exited (${code}): ${out}`)));
-  });
+  served = await serve({ full: false });
+  const url = served.url.replace("//127.0.0.1:", "//localhost:");
   browser = await launchFirefox();
   for (let i = 0; i < cfg.burn; i++) burners.push(spawn(process.execPath, ["-e", "for(;;);"], { stdio: "ignore" }));
   const load0 = loadavg()[0].toFixed(2);
@@ -66,6 +50,5 @@ try {
 } finally {
   for (const b of burners) b.kill();
   await browser?.close().catch(() => {});
-  server?.kill();
-  rmSync(tmp, { recursive: true, force: true });
+  served?.stop();
 }

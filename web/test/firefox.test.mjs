@@ -2,7 +2,7 @@
 // puppeteer-core over WebDriver BiDi (tools/firefox.mjs), with WebGPU on
 // wgpu (Mesa's lavapipe here), a second WebGPU implementation beside the
 // Chromium/SwiftShader of the other page tests. The dev server is started
-// as harness.mjs starts it, with the same test weights; the page is loaded
+// by harness.mjs's serve(), on the same test weights; the page is loaded
 // from http://localhost:PORT/ (WebGPU needs a secure context).
 //
 //   node --test web/test/firefox.test.mjs          (part of `make test-browser`)
@@ -10,42 +10,24 @@
 // Environment: FIREFOX (default /usr/bin/firefox-esr).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { FIREFOX, launchFirefox } from "../../tools/firefox.mjs";
-import { ROOT, REAL_WEIGHTS, SHARED_WEIGHTS, DEEPEST } from "./harness.mjs";
+import { serve } from "./harness.mjs";
 
 if (!existsSync(FIREFOX)) throw new Error(`no Firefox at ${FIREFOX}: run \`make deps\` (or set FIREFOX)`);
 
-let server, browser, tmp, url;
+let served, browser, url;
 
 before(async () => {
-  // The dev server on the test weights, as harness.mjs's start() runs it.
-  tmp = mkdtempSync(join(tmpdir(), "crema-firefox-test-"));
-  const weights = join(tmp, "weights");
-  const src = REAL_WEIGHTS ? [SHARED_WEIGHTS] : ["-synthetic", "-upto", DEEPEST];
-  execFileSync("go", ["run", "./tools/convert", "-o", weights, ...src], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
-  const serveBin = join(tmp, "serve");
-  execFileSync("go", ["build", "-o", serveBin, "./tools/serve"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-  server = spawn(serveBin, ["-addr", "127.0.0.1:0", "-fetch", "-weights", weights], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
-  url = await new Promise((ok, fail) => {
-    let out = "";
-    server.stdout.on("data", (d) => {
-      out += d;
-      const m = /crema on http:\/\/[^/\s]+:(\d+)\//.exec(out);
-      if (m) ok(`http://localhost:${m[1]}/`);
-    });
-    server.on("exit", (code) => fail(new Error(`serve exited (${code}) before listening: ${out}`)));
-  });
+  // The page from localhost, which Firefox counts as a secure context.
+  served = await serve({ full: false });
+  url = served.url.replace("//127.0.0.1:", "//localhost:");
   browser = await launchFirefox();
 });
 
 after(async () => {
   if (browser) await browser.close().catch(() => {});
-  if (server) server.kill();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  served?.stop();
 });
 
 /** Opens query in a new page that keeps its console in page.logs. */

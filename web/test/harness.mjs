@@ -36,15 +36,18 @@ export const FULL_DEEPEST = "conv5_1";
 console.log(`# page tests on ${REAL_WEIGHTS ? `the real weights (${SHARED_WEIGHTS})` : `synthetic weights up to ${DEEPEST} (../shared is absent)`}`);
 if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run \`make deps\` (or set CHROMIUM)`);
 
-/** Starts everything; returns {url, browser, tmp, stop()}. isolated: the
- * dev server's COOP and COEP headers (its default; false serves the page
- * as a plain static host would). */
-export async function start({ webgpu = true, isolated = true } = {}) {
+/** Writes the test weights into a new temporary folder and starts the dev
+ * server on them, on a free port; returns {url, tmp, weights, stop()}.
+ * isolated: the dev server's COOP and COEP headers (its default; false
+ * serves the page as a plain static host would); full: the synthetic
+ * weights of every layer beside them (FULL_WEIGHTS). The Firefox tests and
+ * tools/bench/firefoxstart.mjs start theirs here too. */
+export async function serve({ isolated = true, full = true } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), "crema-page-test-"));
   const weights = join(tmp, "weights");
   const src = REAL_WEIGHTS ? [SHARED_WEIGHTS] : ["-synthetic", "-upto", DEEPEST];
   execFileSync("go", ["run", "./tools/convert", "-o", weights, ...src], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
-  execFileSync("go", ["run", "./tools/convert", "-o", join(weights, "full"), "-synthetic", "-f16", "-upto", FULL_DEEPEST], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+  if (full) execFileSync("go", ["run", "./tools/convert", "-o", join(weights, "full"), "-synthetic", "-f16", "-upto", FULL_DEEPEST], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
   const serveBin = join(tmp, "serve");
   execFileSync("go", ["build", "-o", serveBin, "./tools/serve"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   const server = spawn(serveBin, ["-addr", "127.0.0.1:0", "-fetch", "-weights", weights, ...(isolated ? [] : ["-isolate=false"])], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
@@ -57,17 +60,29 @@ export async function start({ webgpu = true, isolated = true } = {}) {
     });
     server.on("exit", (code) => fail(new Error(`serve exited (${code}) before listening: ${out}`)));
   });
-  const browser = await chromium.launch(launchOptions({ webgpu }));
   return {
     url,
-    origin: new URL(url).origin,
-    browser,
     tmp,
     weights,
-    async stop() {
-      await browser.close().catch(() => {});
+    stop() {
       server.kill();
       rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts everything (serve, then Chromium); returns {url, origin, browser,
+ * tmp, weights, stop()}. isolated: as serve's. */
+export async function start({ webgpu = true, isolated = true } = {}) {
+  const served = await serve({ isolated });
+  const browser = await chromium.launch(launchOptions({ webgpu }));
+  return {
+    ...served,
+    origin: new URL(served.url).origin,
+    browser,
+    async stop() {
+      await browser.close().catch(() => {});
+      served.stop();
     },
   };
 }
