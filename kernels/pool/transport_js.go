@@ -74,10 +74,8 @@ func Spawn(n int, exitAt int, opts Options) *Pool {
 		h.id = spawned.add(h)
 		toPage(map[string]any{"type": MsgSpawn, "id": h.id, "name": HelperName})
 		time.AfterFunc(StartTimeout, func() {
-			if !h.ready && !h.failed {
-				h.failed = true
-				h.stop()
-				p.Lost(nil, h.name, fmt.Errorf("no word from it within %v", StartTimeout))
+			if !h.ready {
+				h.gone(fmt.Sprintf("no word from it within %v", StartTimeout))
 			}
 		})
 	}
@@ -96,11 +94,16 @@ func FromPage(d js.Value) bool {
 	if t.Type() != js.TypeString || (t.String() != MsgHelper && t.String() != MsgHelperError) {
 		return false
 	}
-	h := spawned.get(d.Get("id").Int())
+	id := d.Get("id")
+	if id.Type() != js.TypeNumber {
+		return true
+	}
+	h := spawned.get(id.Int())
 	switch {
-	case h == nil:
-		if t.String() == MsgHelper { // not ours (any more): let the page end it
-			toPage(map[string]any{"type": MsgStop, "id": d.Get("id").Int()})
+	case h == nil: // given up on (failed, timed out, closed): the page ends it
+		if port := d.Get("port"); t.String() == MsgHelper && port.Type() == js.TypeObject {
+			port.Call("close")
+			toPage(map[string]any{"type": MsgStop, "id": id.Int()})
 		}
 	case t.String() == MsgHelper:
 		h.connect(d.Get("port"))
@@ -161,7 +164,6 @@ type jsHelper struct {
 	largest int       // bytes of the largest input sent
 	in      *sharedIn // the pool's shared input area; nil: transfers
 	out     js.Value  // with shared memory: this helper's output area
-	fns     []js.Func
 }
 
 // sharedIn is the input area every helper reads when memory is shared: it
@@ -195,12 +197,9 @@ func (h *jsHelper) sendShared(t Task) error {
 }
 
 // connect takes the helper's port from the page; its callbacks never
-// block. A helper already given up on is stopped.
+// block. (A helper given up on has left spawned, so FromPage never
+// connects it.)
 func (h *jsHelper) connect(port js.Value) {
-	if h.failed {
-		h.stop()
-		return
-	}
 	if port.Type() != js.TypeObject {
 		h.gone("the page sent no port for it")
 		return
@@ -210,7 +209,6 @@ func (h *jsHelper) connect(port js.Value) {
 		h.message(args[0].Get("data"))
 		return nil
 	})
-	h.fns = []js.Func{onMsg}
 	port.Set("onmessage", onMsg) // which also starts the port
 	if h.exitAt > 0 {
 		_ = h.post(map[string]any{"op": "fault", "exit": h.exitAt}, nil)
