@@ -2,6 +2,8 @@ package cpu_test
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/crema-app/crema/kernels"
@@ -82,4 +84,62 @@ func TestAllocLimit(t *testing.T) {
 	if err == nil || err.Error() != "cpu: cannot allocate 1073741825 floats (4295.0 MB): over the 4294 MB limit of one tensor" {
 		t.Fatalf("Alloc past the limit: err = %v", err)
 	}
+}
+
+// TestConvReLUEdges: the fused ReLU keeps NaN and turns negatives into +0,
+// bit for bit as the naive backend's math.Max(v, 0) does, on every
+// micro-kernel. Random weights and biases, with one NaN pixel (whose 3×3
+// neighbourhood's outputs are NaN in every channel).
+func TestConvReLUEdges(t *testing.T) {
+	s := kernels.ConvShape{Cin: 2, Cout: 3, H: 4, W: 5}
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	x, w, bias := random(s.Cin*s.H*s.W), random(s.Cout*s.Cin*9), random(s.Cout) // [2, 4, 5], [3, 2, 3, 3], [3]
+	x[s.W+1] = float32(math.NaN())                                              // channel 0, pixel (1, 1)
+	want := run(t, naive.Backend{}, s, x, w, bias)
+	for _, name := range cpu.MicroKernelNames() {
+		b, err := cpu.NewWithKernel(1, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := run(t, b, s, x, w, bias)
+		nans, zeros := 0, 0
+		for i := range want {
+			g := got[i]
+			switch {
+			case g != g:
+				nans++
+			case g == 0:
+				zeros++
+				if math.Signbit(float64(g)) {
+					t.Errorf("%s: output %d is -0, want +0", name, i)
+				}
+			case g < 0 || math.Abs(float64(g-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))):
+				t.Errorf("%s: output %d = %v, naive %v", name, i, g, want[i])
+			}
+			if (g != g) != (want[i] != want[i]) || (want[i] == 0) != (g == 0) {
+				t.Errorf("%s: output %d = %v, naive %v", name, i, g, want[i])
+			}
+		}
+		if nans != 3*9 || zeros == 0 { // pixel (1, 1) and its 8 neighbours, in each of 3 channels
+			t.Errorf("%s: %d NaN and %d zero outputs, want 27 NaN and some zeros", name, nans, zeros)
+		}
+	}
+}
+
+// run is one Conv3x3 of b on host slices.
+func run(t *testing.T, b kernels.Backend, s kernels.ConvShape, x, w, bias []float32) []float32 {
+	t.Helper()
+	dst, err := b.Alloc(s.Cout * s.H * s.W)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Conv3x3(dst, kerneltest.Upload(t, b, x), kerneltest.Upload(t, b, w), kerneltest.Upload(t, b, bias), s)
+	return kerneltest.Download(t, b, dst)
 }

@@ -44,27 +44,31 @@ const names = new Map();
 for (const e of events) {
   if (e.ph === "M" && e.name === "thread_name") names.set(`${e.pid}/${e.tid}`, e.args.name);
 }
-// Each worker thread's message handlers, in time order.
+// Each worker thread's message handlers, in time order. The page's
+// messages to a worker are HandlePostMessage events; the messages between
+// the crema worker and its helpers travel on MessagePorts (the page
+// connects them: web/js/pool.js), whose handling Chromium traces as a
+// SimpleWatcher::OnHandleReady task.
 const handlers = new Map(); // thread → [{ts, end}]
-const posts = new Map(); // thread → [ts] of its DedicatedWorkerGlobalScope::postMessage (to its parent)
+const fromPage = new Map(); // thread → count of HandlePostMessage (the page's messages)
 for (const e of events) {
   const t = `${e.pid}/${e.tid}`;
   if (e.ph !== "X" || !(names.get(t) || "").startsWith("DedicatedWorker")) continue;
-  if (e.name === "HandlePostMessage") {
+  if (e.name === "HandlePostMessage") fromPage.set(t, (fromPage.get(t) || 0) + 1);
+  if (e.name === "HandlePostMessage" || e.name === "SimpleWatcher::OnHandleReady") {
     if (!handlers.has(t)) handlers.set(t, []);
     handlers.get(t).push({ ts: e.ts / 1000, end: (e.ts + e.dur) / 1000 });
-  } else if (e.name === "DedicatedWorkerGlobalScope::postMessage") {
-    if (!posts.has(t)) posts.set(t, []);
-    posts.get(t).push(e.ts / 1000);
   }
 }
 for (const l of handlers.values()) l.sort((a, b) => a.ts - b.ts);
-// The helpers post to the crema worker once a share; the crema worker is
-// the thread that handles those answers (it posts to the page far less).
-const threads = [...handlers.keys()];
-const helpers = threads.filter((t) => (posts.get(t) || []).length >= (handlers.get(t) || []).length / 2);
-const worker = threads.filter((t) => !helpers.includes(t)).sort((a, b) => handlers.get(b).length - handlers.get(a).length)[0];
+// The crema worker is the thread the page talks to most (the run's
+// commands); a helper hears from the page once (its port).
+const threads = [...handlers.keys()].filter((t) => handlers.get(t).length >= 10);
+const worker = [...threads].sort((a, b) => (fromPage.get(b) || 0) - (fromPage.get(a) || 0))[0];
+const helpers = threads.filter((t) => t !== worker);
 if (!worker || !helpers.length) throw new Error(`pooltrace: could not tell the worker from the helpers (threads ${threads.join(", ")})`);
+// A helper's answer is posted at the end of its handler (the share).
+const posts = new Map(helpers.map((t) => [t, handlers.get(t).map((h) => h.end)]));
 
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 const median = (xs) => {
@@ -73,8 +77,8 @@ const median = (xs) => {
 };
 const busy = (t) => sum(handlers.get(t).map((h) => h.end - h.ts));
 const wh = handlers.get(worker);
-// The latency of an answer: from a helper's post to the start of the
-// worker's next handler.
+// The latency of an answer: from the end of a helper's handler (its
+// post) to the start of the worker's next handler.
 const hop = [];
 for (const h of helpers) {
   for (const p of posts.get(h) || []) {
