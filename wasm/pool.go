@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/crema-app/crema/kernels"
 	"github.com/crema-app/crema/kernels/backends"
+	"github.com/crema-app/crema/kernels/cpu"
 	"github.com/crema-app/crema/kernels/pool"
 )
 
@@ -43,6 +44,14 @@ func (w *worker) openBackend(name string, remembered *backends.Choice) (backends
 	if err != nil || o.Backend.Name() != "cpu" || w.helpers.spawn == nil || w.helpers.want == 0 {
 		return o, err
 	}
+	inner := o.Backend
+	if u, ok := o.Backend.(interface{ Unwrap() kernels.Backend }); ok {
+		inner = u.Unwrap()
+	}
+	c, ok := inner.(*cpu.Backend)
+	if !ok {
+		return o, nil
+	}
 	if w.helpers.pool == nil {
 		p, perr := w.helpers.spawn(w.helpers.want, w.helpers.main, w.helpers.fault)
 		if perr != nil {
@@ -56,11 +65,7 @@ func (w *worker) openBackend(name string, remembered *backends.Choice) (backends
 		p.OnChange = func(pool.Status) { w.postPool() }
 		w.postPool()
 	}
-	inner := o.Backend
-	if u, ok := o.Backend.(interface{ Unwrap() kernels.Backend }); ok {
-		inner = u.Unwrap()
-	}
-	o.Backend = kernels.Checked(w.helpers.pool.Wrap(inner))
+	o.Backend = kernels.Checked(w.helpers.pool.Wrap(c))
 	return o, nil
 }
 

@@ -70,6 +70,36 @@ func BenchmarkConv3x3Backward(b *testing.B) {
 	}
 }
 
+// BenchmarkConvKept: the input gradient (a share of a helper worker: the
+// masked gradient given) of conv1_2, conv3_2, conv4_2 and conv5_1 at a 128²
+// image, with the weights packed on every call ("packed") and kept packed
+// in a Weights ("kept"), on one thread. Weight packing does not shrink with
+// the image, so it weighs most on the deep layers and small images.
+func BenchmarkConvKept(b *testing.B) {
+	be := cpu.New(1)
+	for _, l := range kerneltest.VGGConvs(128) {
+		if l.Name != "conv1_2" && l.Name != "conv3_2" && l.Name != "conv4_2" && l.Name != "conv5_1" {
+			continue
+		}
+		s := l.Shape
+		r := rand.New(rand.NewPCG(1, 2))
+		g := benchTensor(b, be, s.Cout*s.H*s.W, r, -1, 1)
+		wd := kerneltest.Uniform(r, s.Cout*s.Cin*9, -0.05, 0.05)
+		w := kerneltest.Upload(b, be, wd)
+		kw, err := cpu.NewWeights(wd, s.Cin, s.Cout)
+		if err != nil {
+			b.Fatal(err)
+		}
+		dx := benchTensor(b, be, s.Cin*s.H*s.W, r, 0, 0)
+		b.Run(l.Name+"/packed", func(b *testing.B) {
+			loop(b, s.FLOPs(), func() { be.Conv3x3InputGrad(dx, g, w, s) })
+		})
+		b.Run(l.Name+"/kept", func(b *testing.B) {
+			loop(b, s.FLOPs(), func() { be.Conv3x3InputGradPixelsKept(dx, g, kw, s, 0, s.H*s.W) })
+		})
+	}
+}
+
 // gemmShapes are the GEMMs of conv3_2's forward pass (M=Cout, N=H·W,
 // K=Cin·9) and of a Gram matrix of conv1_1 (C×C×HW at 256²).
 var gemmShapes = []struct {

@@ -154,7 +154,7 @@ func (c *Backend) Conv3x3(dst, x, w, b kernels.Tensor, s kernels.ConvShape) {
 	k := c.kernelFor(s.Cout, s.H*s.W)
 	c.packARows(k.mr, naive.Data(w), s.Cout, s.Cin*9, false, 1)
 	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, cols: s.H * s.W, dst: naive.Data(dst), bias: naive.Data(b), relu: true}
-	c.gemm(k, op, s.Cout, s.H*s.W, s.Cin*9)
+	c.gemm(k, c.packedA, op, s.Cout, s.H*s.W, s.Cin*9)
 }
 
 // Conv3x3Pixels is Conv3x3 for the output pixels [p0, p1) only (row-major
@@ -168,7 +168,7 @@ func (c *Backend) Conv3x3Pixels(dst, x, w, b kernels.Tensor, s kernels.ConvShape
 	k := c.kernelFor(s.Cout, p1-p0)
 	c.packARows(k.mr, naive.Data(w), s.Cout, s.Cin*9, false, 1)
 	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: naive.Data(dst), bias: naive.Data(b), relu: true}
-	c.gemm(k, op, s.Cout, p1-p0, s.Cin*9)
+	c.gemm(k, c.packedA, op, s.Cout, p1-p0, s.Cin*9)
 }
 
 // Conv3x3Backward masks dy by [y > 0] into scratch and convolves it with the
@@ -222,5 +222,5 @@ func (c *Backend) inputGradPixels(dx, g, w []float32, s kernels.ConvShape, p0, p
 	k := c.kernelFor(s.Cin, p1-p0)
 	c.packAConvT(k.mr, w, s.Cin, s.Cout)
 	op := &convOperand{src: g, cin: s.Cout, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: dx}
-	c.gemm(k, op, s.Cin, p1-p0, s.Cout*9)
+	c.gemm(k, c.packedA, op, s.Cin, p1-p0, s.Cout*9)
 }

@@ -105,11 +105,12 @@ func (c *Backend) packAConvT(mr int, w []float32, cin, cout int) {
 // kernelFor is the micro-kernel of an [M, N] product (kernel.go: choose).
 func (c *Backend) kernelFor(M, N int) *microKernel { return choose(c.kernels, M, N) }
 
-// gemm runs C += A·B with kernel k over the packed A in c.packedA (packed
-// for k.mr), with B and the epilogue from op. Jobs are tiles of NC columns;
-// when there are fewer column tiles than workers, the rows are split too.
+// gemm runs C += A·B with kernel k over the packed A in pa (packed for
+// k.mr: c.packedA, or a Weights' kept panels), with B and the epilogue
+// from op. Jobs are tiles of NC columns; when there are fewer column tiles
+// than workers, the rows are split too.
 // Each job hands the micro-kernel one packed block per K step.
-func (c *Backend) gemm(k *microKernel, op gemmOperand, M, N, K int) {
+func (c *Backend) gemm(k *microKernel, pa []float32, op gemmOperand, M, N, K int) {
 	mr, nr := k.mr, k.nr
 	nc := max(1, gemmNC/nr) * nr
 	nTiles := (N + nc - 1) / nc
@@ -125,7 +126,6 @@ func (c *Backend) gemm(k *microKernel, op gemmOperand, M, N, K int) {
 	for w := range c.packedB {
 		c.packedB[w] = grow(c.packedB[w], kc0*nc+mr*nr)
 	}
-	pa := c.packedA
 	c.parallel(nTiles*mChunks, func(worker, job int) {
 		buf := c.packedB[worker]
 		pb := buf[:kc0*nc]

@@ -66,5 +66,5 @@ func (c *Backend) MatMul(dst, a, b kernels.Tensor, m, n, k int, transA, transB b
 	mk := c.kernelFor(m, n)
 	c.packARows(mk.mr, naive.Data(a), m, k, transA, alpha)
 	op := &matOperand{b: naive.Data(b), n: n, k: k, transB: transB, c: naive.Data(dst), beta: beta}
-	c.gemm(mk, op, m, n, k)
+	c.gemm(mk, c.packedA, op, m, n, k)
 }

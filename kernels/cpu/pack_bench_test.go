@@ -28,3 +28,22 @@ func BenchmarkPackConv(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds()/1e9, "Gfloat/s")
 }
+
+// BenchmarkPackAConvT: packing conv3_2's weights (256 → 256 channels) as
+// the input gradient's A operand (transposed, rotated) for 4-row panels, in
+// floats per second. Every input-gradient call packs them once.
+func BenchmarkPackAConvT(b *testing.B) {
+	const cin, cout, mr = 256, 256, 4
+	r := rand.New(rand.NewPCG(1, 2))
+	w := make([]float32, cout*cin*9)
+	for i := range w {
+		w[i] = r.Float32()
+	}
+	c := New(1)
+	n := 0
+	for b.Loop() {
+		c.packAConvT(mr, w, cin, cout)
+		n += len(w)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds()/1e9, "Gfloat/s")
+}

@@ -5,28 +5,28 @@ import (
 	"time"
 
 	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/kernels/cpu"
 	"github.com/crema-app/crema/kernels/naive"
 )
 
-// Backend is a host backend (the CPU's) whose convolutions are split over a
-// pool's helpers. Every other operation is the wrapped backend's; the
-// operations that write a tensor also drop that tensor's weight slices
-// from the helpers, should it be a weight tensor (it is then sent again
-// when next used). Like a run's use of any backend, its operations are
-// called one at a time (it keeps scratch between calls).
+// Backend is the CPU backend with its convolutions split over a pool's
+// helpers. Every other operation is the wrapped backend's; the operations
+// that write a tensor also drop that tensor's weight slices from the
+// helpers, should it be a weight tensor (it is then sent again when next
+// used), and the share of it kept here. Like a run's use of any backend,
+// its operations are called one at a time (it keeps scratch between calls).
 type Backend struct {
-	kernels.Backend // the wrapped host backend: naive or cpu
+	kernels.Backend // the wrapped CPU backend, c
+	c               *cpu.Backend
 	p               *Pool
 	masked          []float32   // dy ⊙ [y > 0], the helpers' input of Conv3x3Backward
-	gathered        []float32   // W[:, i0:i1] for a share computed here
 	parts           [][]float32 // a split by pixels' outputs, share by share, before they are placed
 }
 
 var _ kernels.Backend = (*Backend)(nil)
 
-// Wrap returns b (a host backend: its tensors are naive.Data's) with its
-// convolutions split over p's helpers.
-func (p *Pool) Wrap(b kernels.Backend) *Backend { return &Backend{Backend: b, p: p} }
+// Wrap returns c with its convolutions split over p's helpers.
+func (p *Pool) Wrap(c *cpu.Backend) *Backend { return &Backend{Backend: c, c: c, p: p} }
 
 // Pool returns the backend's pool.
 func (b *Backend) Pool() *Pool { return b.p }
@@ -112,35 +112,20 @@ func (b *Backend) ensure(m *member, key int, r span, bias int, slice func() Slic
 // fail removes a helper whose share failed.
 func (b *Backend) fail(m *member, err error) { b.p.Lost(m.h, m.name, err) }
 
-// pixelConv is a backend's convolution over a range of output pixels
-// (cpu.Backend's), which a split by pixels needs on the caller.
-type pixelConv interface {
-	Conv3x3Pixels(dst, x, w, b kernels.Tensor, s kernels.ConvShape, p0, p1 int)
-	Conv3x3InputGradPixels(dx, g, w kernels.Tensor, s kernels.ConvShape, p0, p1 int)
-}
-
-// byPixels returns the wrapped backend's pixel convolutions when a
-// convolution of s is split by pixels (its weights are at most
-// Options.PixelWeights floats), else nil.
-func (b *Backend) byPixels(s kernels.ConvShape) pixelConv {
-	pc, ok := b.Backend.(pixelConv)
-	if !ok || s.Cin*s.Cout*9 > b.p.opts.PixelWeights {
-		return nil
-	}
-	return pc
-}
+// byPixels reports whether a convolution of s is split by pixels (its
+// weights are at most Options.PixelWeights floats).
+func (b *Backend) byPixels(s kernels.ConvShape) bool { return s.Cin*s.Cout*9 <= b.p.opts.PixelWeights }
 
 // planConv plans a convolution of s whose split by channels cuts
-// channels: by pixels (pc, the wrapped backend's pixel convolutions, is
-// then non-nil; the ranges are pixels) or by channels; no helpers (ms nil)
-// means the caller does it all (plan).
-func (b *Backend) planConv(s kernels.ConvShape, channels int) (pc pixelConv, ms []*member, rs []span) {
+// channels: by pixels (pixels is then true; the ranges are pixels) or by
+// channels; no helpers (ms nil) means the caller does it all (plan).
+func (b *Backend) planConv(s kernels.ConvShape, channels int) (pixels bool, ms []*member, rs []span) {
 	units := channels
-	if pc = b.byPixels(s); pc != nil {
+	if pixels = b.byPixels(s); pixels {
 		units = s.H * s.W
 	}
 	ms, rs = b.plan(s.FLOPs(), units)
-	return pc, ms, rs
+	return pixels, ms, rs
 }
 
 // job is one split call: what its shares take and give back.
@@ -188,21 +173,25 @@ func (j *job) place(r span, part []float32) {
 // pixels) over the caller and the helpers.
 func (b *Backend) Conv3x3(dst, x, w, bias kernels.Tensor, s kernels.ConvShape) {
 	b.p.forget(dst)
-	pc, ms, rs := b.planConv(s, s.Cout)
+	pixels, ms, rs := b.planConv(s, s.Cout)
 	if ms == nil {
 		b.Backend.Conv3x3(dst, x, w, bias, s)
 		return
 	}
 	k := s.Cin * 9
 	W, B := naive.Data(w), naive.Data(bias)
-	j := &job{key: 2*b.p.id(w) + int(Forward), bias: b.p.id(bias), s: s, in: naive.Data(x), rows: s.Cout, out: naive.Data(dst), pixels: pc != nil}
-	if pc != nil {
-		j.local = func(r span, d []float32) { pc.Conv3x3Pixels(naive.Wrap(d), x, w, bias, s, r.lo, r.hi) }
+	j := &job{key: 2*b.p.id(w) + int(Forward), bias: b.p.id(bias), s: s, in: naive.Data(x), rows: s.Cout, out: naive.Data(dst), pixels: pixels}
+	if pixels {
+		j.local = func(r span, d []float32) {
+			kw := b.p.keep(j.key, span{}, func() (*cpu.Weights, error) { return cpu.NewWeights(W, s.Cin, s.Cout) })
+			b.c.Conv3x3PixelsKept(naive.Wrap(d), x, kw, bias, s, r.lo, r.hi)
+		}
 		j.slice = func(span) Slice { return Slice{Kind: Forward, Cin: s.Cin, Cout: s.Cout, W: W, B: B} }
 	} else {
 		j.local = func(r span, d []float32) {
-			b.Backend.Conv3x3(naive.Wrap(d), x, naive.Wrap(W[r.lo*k:r.hi*k]), naive.Wrap(B[r.lo:r.hi]),
-				kernels.ConvShape{Cin: s.Cin, Cout: r.hi - r.lo, H: s.H, W: s.W})
+			kw := b.p.keep(j.key, r, func() (*cpu.Weights, error) { return cpu.NewWeights(W[r.lo*k:r.hi*k], s.Cin, r.hi-r.lo) })
+			b.c.Conv3x3PixelsKept(naive.Wrap(d), x, kw, naive.Wrap(B[r.lo:r.hi]),
+				kernels.ConvShape{Cin: s.Cin, Cout: r.hi - r.lo, H: s.H, W: s.W}, 0, s.H*s.W)
 		}
 		j.slice = func(r span) Slice {
 			return Slice{Kind: Forward, Cin: s.Cin, Cout: r.hi - r.lo, W: W[r.lo*k : r.hi*k], B: B[r.lo:r.hi]}
@@ -279,7 +268,7 @@ func (b *Backend) finish(t0 time.Time, shares []share, mine span, j *job) {
 // row of its pixels from the whole W).
 func (b *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvShape) {
 	b.p.forget(dx)
-	pc, ms, rs := b.planConv(s, s.Cin)
+	pixels, ms, rs := b.planConv(s, s.Cin)
 	if ms == nil {
 		b.Backend.Conv3x3Backward(dx, dy, y, w, s)
 		return
@@ -296,15 +285,20 @@ func (b *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvSha
 			g[i] = 0
 		}
 	}
-	j := &job{key: 2*b.p.id(w) + int(InputGrad), s: s, in: g, rows: s.Cin, out: naive.Data(dx), pixels: pc != nil}
-	if pc != nil {
-		j.local = func(r span, d []float32) { pc.Conv3x3InputGradPixels(naive.Wrap(d), naive.Wrap(g), w, s, r.lo, r.hi) }
+	j := &job{key: 2*b.p.id(w) + int(InputGrad), s: s, in: g, rows: s.Cin, out: naive.Data(dx), pixels: pixels}
+	if pixels {
+		j.local = func(r span, d []float32) {
+			kw := b.p.keep(j.key, span{}, func() (*cpu.Weights, error) { return cpu.NewWeights(W, s.Cin, s.Cout) })
+			b.c.Conv3x3InputGradPixelsKept(naive.Wrap(d), naive.Wrap(g), kw, s, r.lo, r.hi)
+		}
 		j.slice = func(span) Slice { return Slice{Kind: InputGrad, Cin: s.Cin, Cout: s.Cout, W: W} }
 	} else {
 		j.local = func(r span, d []float32) {
-			b.gathered = gather(b.gathered, W, s.Cin, s.Cout, r)
-			b.Backend.Conv3x3Backward(naive.Wrap(d), dy, y, naive.Wrap(b.gathered),
-				kernels.ConvShape{Cin: r.hi - r.lo, Cout: s.Cout, H: s.H, W: s.W})
+			kw := b.p.keep(j.key, r, func() (*cpu.Weights, error) {
+				return cpu.NewWeights(gather(nil, W, s.Cin, s.Cout, r), r.hi-r.lo, s.Cout)
+			})
+			b.c.Conv3x3InputGradPixelsKept(naive.Wrap(d), naive.Wrap(g), kw,
+				kernels.ConvShape{Cin: r.hi - r.lo, Cout: s.Cout, H: s.H, W: s.W}, 0, s.H*s.W)
 		}
 		j.slice = func(r span) Slice {
 			return Slice{Kind: InputGrad, Cin: r.hi - r.lo, Cout: s.Cout, W: gather(nil, W, s.Cin, s.Cout, r)}
@@ -314,8 +308,8 @@ func (b *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvSha
 }
 
 // gather copies W[:, r.lo:r.hi, :, :] of W [cout, cin, 3, 3] into buf
-// (grown as needed): the weights of input channels r as a [cout, r.hi-r.lo,
-// 3, 3] convolution.
+// (grown as needed; nil: a new slice): the weights of input channels r as
+// a [cout, r.hi-r.lo, 3, 3] convolution.
 func gather(buf, W []float32, cin, cout int, r span) []float32 {
 	n := r.hi - r.lo
 	buf = grow(buf, cout*n*9)

@@ -25,9 +25,11 @@
 // every helper, about 9 MiB for each kind (forward and input gradient).
 //
 // A helper receives a weight slice once, the first time a weight tensor is
-// used with that split (Helper.Load), not with every call; a tensor that is
-// rewritten or freed is dropped from the helpers. Per call only the
-// activations travel. The calling worker computes one share itself (see
+// used with that split (Helper.Load), not with every call, and keeps it
+// packed as the GEMM's operand (cpu.Weights), as the caller keeps its own
+// share: packing weights is slow under WebAssembly and the same on every
+// call. A tensor that is rewritten or freed is dropped from the helpers
+// and the caller. Per call only the activations travel. The calling worker computes one share itself (see
 // Options.MainShare) while the helpers compute theirs, then copies their
 // rows into the output.
 //
@@ -46,6 +48,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/crema-app/crema/kernels/cpu"
 )
 
 // Kind says which convolution a weight slice serves.
@@ -203,7 +207,10 @@ type Pool struct {
 	describe  string
 	ids       map[any]int // weight tensor → its id (keys are 2·id + Kind)
 	nextID    int
-	calls     uint64 // split calls so far (Task.Call)
+	// kept are the weights of the shares the caller computes, packed once
+	// (cpu.Weights), by key: one range per key (the latest).
+	kept  map[int]keptShare
+	calls uint64 // split calls so far (Task.Call)
 	// OnChange, when set, is called (without the pool's lock) whenever the
 	// status changes: a helper joins or is lost.
 	OnChange func(Status)
@@ -212,7 +219,31 @@ type Pool struct {
 // New returns an empty pool that expects requested helpers to start
 // (transport names how they receive data: "transfer" or "shared").
 func New(requested int, transport string, opts Options) *Pool {
-	return &Pool{opts: opts, requested: requested, starting: requested, transport: transport, ids: map[any]int{}}
+	return &Pool{opts: opts, requested: requested, starting: requested, transport: transport, ids: map[any]int{}, kept: map[int]keptShare{}}
+}
+
+// keptShare is the caller's share of one key's weights: its range (the
+// whole weights, span{}, for a split by pixels).
+type keptShare struct {
+	r  span
+	kw *cpu.Weights
+}
+
+// keep returns the caller's share r of key's weights, packed once: the one
+// kept for key and r, else made by newWeights (and kept in place of any
+// other range of key's).
+func (p *Pool) keep(key int, r span, newWeights func() (*cpu.Weights, error)) *cpu.Weights {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ks, ok := p.kept[key]; ok && ks.r == r {
+		return ks.kw
+	}
+	kw, err := newWeights()
+	if err != nil {
+		panic(err) // the split's shapes come from a call whose tensors were checked
+	}
+	p.kept[key] = keptShare{r, kw}
+	return kw
 }
 
 // Status says what the pool is doing.
@@ -324,6 +355,10 @@ func (p *Pool) forget(t any) {
 		return
 	}
 	delete(p.ids, t)
+	// t gets a new id when next used, so its kept shares would never be
+	// found again: free them.
+	delete(p.kept, 2*id+int(Forward))
+	delete(p.kept, 2*id+int(InputGrad))
 	var drops []func()
 	for _, m := range p.members {
 		for key, hd := range m.loaded {

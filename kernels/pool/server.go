@@ -8,8 +8,9 @@ import (
 	"github.com/crema-app/crema/kernels/naive"
 )
 
-// Server is a helper's side: the weight slices it keeps and a one-thread
-// CPU backend that computes its shares. The browser helper (serve_js.go)
+// Server is a helper's side: the weight slices it keeps (packed for the
+// GEMM at first use and kept so: cpu.Weights) and a one-thread CPU backend
+// that computes its shares. The browser helper (serve_js.go)
 // and the in-process Local helper both run one.
 type Server struct {
 	b      *cpu.Backend
@@ -21,8 +22,9 @@ type Server struct {
 }
 
 type loadedSlice struct {
-	s    Slice
-	w, b kernels.Tensor
+	s  Slice
+	kw *cpu.Weights
+	b  kernels.Tensor // the biases of a Forward slice
 }
 
 // ErrExit is the error of the task at which a Server's ExitAt makes it stop.
@@ -45,7 +47,11 @@ func (v *Server) Load(key int, s Slice) error {
 	if s.Kind == Forward && len(s.B) != s.Cout {
 		return fmt.Errorf("pool: slice %d has %d biases, want %d", key, len(s.B), s.Cout)
 	}
-	ls := loadedSlice{s: s, w: naive.Wrap(s.W)}
+	kw, err := cpu.NewWeights(s.W, s.Cin, s.Cout)
+	if err != nil {
+		return fmt.Errorf("pool: slice %d: %w", key, err)
+	}
+	ls := loadedSlice{s: s, kw: kw}
 	if s.Kind == Forward {
 		ls.b = naive.Wrap(s.B)
 	}
@@ -88,25 +94,21 @@ func (v *Server) Run(t Task, out []float32) error {
 		return fmt.Errorf("pool: task output has %d elements, want %d", len(out), want)
 	}
 	shape := kernels.ConvShape{Cin: s.Cin, Cout: s.Cout, H: t.H, W: t.W}
+	p0, p1 := t.P0, t.P1 // a split by pixels; else the whole image (a split by channels)
+	if p1 == 0 {
+		p0, p1 = 0, t.H*t.W
+	}
 	switch s.Kind {
 	case Forward:
 		if len(t.In) != s.Cin*t.H*t.W {
 			return fmt.Errorf("pool: task input has %d elements, want %d", len(t.In), s.Cin*t.H*t.W)
 		}
-		if t.P1 > 0 {
-			v.b.Conv3x3Pixels(naive.Wrap(out), naive.Wrap(t.In), ls.w, ls.b, shape, t.P0, t.P1)
-		} else {
-			v.b.Conv3x3(naive.Wrap(out), naive.Wrap(t.In), ls.w, ls.b, shape)
-		}
+		v.b.Conv3x3PixelsKept(naive.Wrap(out), naive.Wrap(t.In), ls.kw, ls.b, shape, p0, p1)
 	case InputGrad:
 		if len(t.In) != s.Cout*t.H*t.W {
 			return fmt.Errorf("pool: task input has %d elements, want %d", len(t.In), s.Cout*t.H*t.W)
 		}
-		if t.P1 > 0 {
-			v.b.Conv3x3InputGradPixels(naive.Wrap(out), naive.Wrap(t.In), ls.w, shape, t.P0, t.P1)
-		} else {
-			v.b.Conv3x3InputGrad(naive.Wrap(out), naive.Wrap(t.In), ls.w, shape)
-		}
+		v.b.Conv3x3InputGradPixelsKept(naive.Wrap(out), naive.Wrap(t.In), ls.kw, shape, p0, p1)
 	default:
 		return fmt.Errorf("pool: unknown slice kind %d", s.Kind)
 	}

@@ -7,7 +7,15 @@
 // of the next. BENCHMARKS.md ("Every core", "What limits it") quotes it.
 //
 //   node tools/bench/pooltrace.mjs [--size 128] [--iters 3] [--helpers 1]
-//       [--main] [--out /tmp/pool-trace.json]
+//       [--main] [--profile] [--out /tmp/pool-trace.json]
+//
+// The second half of the traced span (the run's later iterations, past the
+// weight slices' loading) is also cut by what the threads do at each moment:
+// how long each helper waits while the worker works, while another helper
+// still computes, or while nobody computes (messages in flight). --profile
+// adds V8's sampling profiler to the trace and prints, for each thread, the
+// functions that took the most of that half (self time); it slows every
+// thread, so its timings are not the run's.
 //
 // Without --main the worker only hands out shares (helper_main=0), so that
 // the worker's handling and the helpers' shares are told apart; --main
@@ -18,7 +26,7 @@ import { readFileSync } from "node:fs";
 import * as H from "../../web/test/harness.mjs";
 import { parseArgs } from "./common.mjs";
 
-const cfg = parseArgs(process.argv.slice(2), { size: 128, iters: 3, helpers: 1, main: false, out: "/tmp/pool-trace.json" });
+const cfg = parseArgs(process.argv.slice(2), { size: 128, iters: 3, helpers: 1, main: false, profile: false, out: "/tmp/pool-trace.json" });
 
 const env = await H.start({ webgpu: false, isolated: false });
 let status;
@@ -28,7 +36,7 @@ try {
   const page = await H.open(env, q);
   await H.waitWeights(page);
   await page.waitForFunction(() => window.crema.state.pool && window.crema.state.pool.starting === 0, null, { timeout: 120_000 });
-  await env.browser.startTracing(page, { path: cfg.out, categories: ["toplevel", "devtools.timeline", "disabled-by-default-devtools.timeline", "blink.worker"] });
+  await env.browser.startTracing(page, { path: cfg.out, categories: [...(cfg.profile ? ["disabled-by-default-v8.cpu_profiler"] : []), "toplevel", "devtools.timeline", "disabled-by-default-devtools.timeline", "blink.worker"] });
   await page.click("#run");
   await H.waitIdle(page, 1_800_000);
   await env.browser.stopTracing();
@@ -49,18 +57,26 @@ for (const e of events) {
 // the crema worker and its helpers travel on MessagePorts (the page
 // connects them: web/js/pool.js), whose handling Chromium traces as a
 // SimpleWatcher::OnHandleReady task.
+// Busy time is every task a thread runs (ThreadControllerImpl::RunTask):
+// the worker's Go code also runs from timers (its yields), not only from
+// messages.
 const handlers = new Map(); // thread → [{ts, end}]
+const tasks = new Map(); // thread → [{ts, end}]
 const fromPage = new Map(); // thread → count of HandlePostMessage (the page's messages)
 for (const e of events) {
   const t = `${e.pid}/${e.tid}`;
   if (e.ph !== "X" || !(names.get(t) || "").startsWith("DedicatedWorker")) continue;
   if (e.name === "HandlePostMessage") fromPage.set(t, (fromPage.get(t) || 0) + 1);
+  if (e.name === "ThreadControllerImpl::RunTask") {
+    if (!tasks.has(t)) tasks.set(t, []);
+    tasks.get(t).push({ ts: e.ts / 1000, end: (e.ts + e.dur) / 1000 });
+  }
   if (e.name === "HandlePostMessage" || e.name === "SimpleWatcher::OnHandleReady") {
     if (!handlers.has(t)) handlers.set(t, []);
     handlers.get(t).push({ ts: e.ts / 1000, end: (e.ts + e.dur) / 1000 });
   }
 }
-for (const l of handlers.values()) l.sort((a, b) => a.ts - b.ts);
+for (const l of [...handlers.values(), ...tasks.values()]) l.sort((a, b) => a.ts - b.ts);
 // The crema worker is the thread the page talks to most (the run's
 // commands); a helper hears from the page once (its port).
 const threads = [...handlers.keys()].filter((t) => handlers.get(t).length >= 10);
@@ -75,7 +91,7 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[s.length >> 1] : NaN;
 };
-const busy = (t) => sum(handlers.get(t).map((h) => h.end - h.ts));
+const busy = (t) => sum(tasks.get(t).map((h) => h.end - h.ts));
 const wh = handlers.get(worker);
 // The latency of an answer: from the end of a helper's handler (its
 // post) to the start of the worker's next handler.
@@ -90,11 +106,77 @@ const first = Math.min(...threads.map((t) => handlers.get(t)[0].ts));
 const last = Math.max(...threads.map((t) => handlers.get(t).at(-1).end));
 console.log(`pooltrace: ${cfg.size}², ${cfg.iters} iterations (Adam), ${helpers.length} helper(s), helper_main=${cfg.main ? 1 : 0}; ${status}`);
 console.log(`traced span ${(last - first).toFixed(0)} ms; the trace is in ${cfg.out}`);
-console.log(`crema worker: ${wh.length} handlers, ${busy(worker).toFixed(0)} ms busy (median ${median(wh.map((h) => h.end - h.ts)).toFixed(2)} ms a handler)`);
+console.log(`crema worker: ${wh.length} messages handled (median ${median(wh.map((h) => h.end - h.ts)).toFixed(2)} ms a message), ${busy(worker).toFixed(0)} ms busy`);
 for (const [i, h] of helpers.entries()) {
   const l = handlers.get(h);
   const gaps = l.slice(1).map((x, j) => x.ts - l[j].end);
-  console.log(`helper ${i + 1}: ${l.length} messages (shares and weight slices), ${busy(h).toFixed(0)} ms busy (median ${median(l.map((x) => x.end - x.ts)).toFixed(2)} ms); ` +
-    `idle between them ${sum(gaps).toFixed(0)} ms (median ${median(gaps).toFixed(2)} ms)`);
+  console.log(`helper ${i + 1}: ${l.length} messages (shares and weight slices; median ${median(l.map((x) => x.end - x.ts)).toFixed(2)} ms handling one), ${busy(h).toFixed(0)} ms busy; ` +
+    `idle between messages ${sum(gaps).toFixed(0)} ms (median ${median(gaps).toFixed(2)} ms)`);
 }
 console.log(`an answer reaches the worker's handler in ${median(hop).toFixed(2)} ms (median of ${hop.length})`);
+
+// The second half of the span, moment by moment (0.1 ms steps): who computes.
+const half = first + (last - first) / 2;
+const inside = (l, t) => l.some((h) => h.ts <= t && t < h.end);
+const clip = (t) => tasks.get(t).filter((h) => h.end > half);
+const wl = clip(worker);
+const hl = helpers.map(clip);
+const step = 0.1;
+const idle = helpers.map(() => ({ worker: 0, other: 0, none: 0 }));
+let both = 0;
+const cursor = [wl, ...hl].map(() => 0);
+const busyAt = (i, l, t) => {
+  while (cursor[i] < l.length && l[cursor[i]].end <= t) cursor[i]++;
+  return cursor[i] < l.length && l[cursor[i]].ts <= t;
+};
+for (let t = half; t < last; t += step) {
+  const w = busyAt(0, wl, t);
+  const hs = hl.map((l, i) => busyAt(i + 1, l, t));
+  if (w && hs.some((x) => x)) both += step;
+  hs.forEach((b, i) => {
+    if (b) return;
+    if (w) idle[i].worker += step;
+    else if (hs.some((x, j) => x && j !== i)) idle[i].other += step;
+    else idle[i].none += step;
+  });
+}
+console.log(`\nthe second half of the span, ${(last - half).toFixed(0)} ms: the worker busy ${sum(wl.map((h) => h.end - Math.max(h.ts, half))).toFixed(0)} ms, ` +
+  `of which ${both.toFixed(0)} ms while a helper computes`);
+for (const [i, d] of idle.entries()) {
+  console.log(`helper ${i + 1}: busy ${sum(hl[i].map((h) => h.end - Math.max(h.ts, half))).toFixed(0)} ms; idle ${(d.worker + d.other + d.none).toFixed(0)} ms: ` +
+    `${d.worker.toFixed(0)} while the worker works, ${d.other.toFixed(0)} while another helper computes, ${d.none.toFixed(0)} while nobody does (messages in flight)`);
+}
+
+if (cfg.profile) {
+  // V8's samples (a Profile event per thread, then ProfileChunks): self
+  // time per function in the second half.
+  const profiles = new Map(); // id → {thread, start, nodes, samples, deltas}
+  for (const e of events) {
+    if (e.name === "Profile") profiles.set(e.id, { thread: `${e.pid}/${e.tid}`, start: e.args.data.startTime, nodes: new Map(), samples: [], deltas: [] });
+  }
+  for (const e of events) {
+    const p = e.name === "ProfileChunk" && profiles.get(e.id);
+    if (!p) continue;
+    const cp = e.args.data.cpuProfile || {};
+    for (const n of cp.nodes || []) p.nodes.set(n.id, n);
+    p.samples.push(...(cp.samples || []));
+    p.deltas.push(...(e.args.data.timeDeltas || []));
+  }
+  const label = (t) => (t === worker ? "crema worker" : `helper ${helpers.indexOf(t) + 1}`);
+  for (const p of profiles.values()) {
+    if (p.thread !== worker && !helpers.includes(p.thread)) continue;
+    const self = new Map();
+    let at = p.start;
+    for (let i = 0; i < p.samples.length; i++) {
+      at += p.deltas[i] || 0;
+      if (at / 1000 < half) continue;
+      const f = p.nodes.get(p.samples[i])?.callFrame.functionName || "(anonymous)";
+      self.set(f, (self.get(f) || 0) + (p.deltas[i + 1] || 0) / 1000);
+    }
+    const all = sum([...self.values()]);
+    console.log(`\n${label(p.thread)}: ${all.toFixed(0)} ms sampled, ${(self.get("(idle)") || 0).toFixed(0)} idle; the most self time:`);
+    for (const [f, ms] of [...self].filter(([f]) => f !== "(idle)").sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+      console.log(`  ${ms.toFixed(0).padStart(6)} ms ${(100 * ms / all).toFixed(1).padStart(5)} %  ${f}`);
+    }
+  }
+}
