@@ -28,7 +28,15 @@ type convOperand struct {
 	dst       []float32 // [M, cols]
 	bias      []float32 // [M], or nil for none
 	relu      bool
+	pack      PackConvFunc // the micro-kernel's packing of B, or nil: packB's own
 }
+
+// PackConvFunc writes rows k0 … k0+kc-1 and columns pix0 … pix0+nc-1 of
+// the im2col matrix of src [cin, h, w] into dst as nr-column panels,
+// zeroing the last panel's columns past nc: what convOperand.packB does
+// (and is the reference for), done outside Go by a block kernel's module
+// (package wasmsimd's pack_conv, 3–5× faster than Go's under WebAssembly).
+type PackConvFunc func(dst, src []float32, h, w, pix0, nc, k0, kc, nr int)
 
 func (op *convOperand) cmat() []float32 { return op.dst }
 
@@ -75,6 +83,10 @@ func (op *convOperand) end(m0, m1, n0, n1 int) {
 // images wider than nr), which matters now that the SIMD products take
 // about as long as the packing of their operand (BenchmarkPackConv).
 func (op *convOperand) packB(dst []float32, k0, kc, n0, nc, nr int) {
+	if op.pack != nil {
+		op.pack(dst, op.src, op.h, op.w, op.off+n0, nc, k0, kc, nr)
+		return
+	}
 	H, W := op.h, op.w
 	if rem := nc % nr; rem != 0 { // the last panel's columns past nc
 		p := nc / nr
@@ -153,7 +165,7 @@ func (c *Backend) Conv3x3(dst, x, w, b kernels.Tensor, s kernels.ConvShape) {
 	defer c.mu.Unlock()
 	k := c.kernelFor(s.Cout, s.H*s.W)
 	c.packARows(k.mr, naive.Data(w), s.Cout, s.Cin*9, false, 1)
-	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, cols: s.H * s.W, dst: naive.Data(dst), bias: naive.Data(b), relu: true}
+	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, cols: s.H * s.W, dst: naive.Data(dst), bias: naive.Data(b), relu: true, pack: k.pack}
 	c.gemm(k, c.packedA, op, s.Cout, s.H*s.W, s.Cin*9)
 }
 
@@ -167,7 +179,7 @@ func (c *Backend) Conv3x3Pixels(dst, x, w, b kernels.Tensor, s kernels.ConvShape
 	defer c.mu.Unlock()
 	k := c.kernelFor(s.Cout, p1-p0)
 	c.packARows(k.mr, naive.Data(w), s.Cout, s.Cin*9, false, 1)
-	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: naive.Data(dst), bias: naive.Data(b), relu: true}
+	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: naive.Data(dst), bias: naive.Data(b), relu: true, pack: k.pack}
 	c.gemm(k, c.packedA, op, s.Cout, p1-p0, s.Cin*9)
 }
 
@@ -221,6 +233,6 @@ func (c *Backend) Conv3x3InputGradPixels(dx, g, w kernels.Tensor, s kernels.Conv
 func (c *Backend) inputGradPixels(dx, g, w []float32, s kernels.ConvShape, p0, p1 int) {
 	k := c.kernelFor(s.Cin, p1-p0)
 	c.packAConvT(k.mr, w, s.Cin, s.Cout)
-	op := &convOperand{src: g, cin: s.Cout, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: dx}
+	op := &convOperand{src: g, cin: s.Cout, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: dx, pack: k.pack}
 	c.gemm(k, c.packedA, op, s.Cin, p1-p0, s.Cout*9)
 }

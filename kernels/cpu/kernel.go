@@ -51,6 +51,9 @@ type microKernel struct {
 	// (goBlock): a kernel outside Go (WebAssembly SIMD) is called once per
 	// block, not per tile.
 	block blockFunc
+	// pack, when set, packs a convolution's B blocks for this kernel
+	// (its module's, like block), else convOperand.packB does.
+	pack PackConvFunc
 	// rate is the measured GFLOP/s of one block (single thread); 0 until
 	// measured.
 	rate float64
@@ -243,10 +246,12 @@ func NewWithKernel(workers int, name string) (*Backend, error) {
 // (k, q) at k·NR + q), C[i·MR+r, j·NR+q] (at c[(i·MR+r)·ldc + j·NR+q]) +=
 // Σ_k A·B, for the rowsLast real rows of the last A panel and colsLast real
 // columns of the last B panel; tile is MR·NR floats of scratch.
+// PackConv, when set, packs the convolutions' B blocks (PackConvFunc).
 type BlockKernel struct {
-	Name   string
-	MR, NR int
-	Block  func(kc int, a []float32, aStride, panels, rowsLast int, b []float32, bPanels, colsLast int, c []float32, ldc int, tile []float32)
+	Name     string
+	MR, NR   int
+	Block    func(kc int, a []float32, aStride, panels, rowsLast int, b []float32, bPanels, colsLast int, c []float32, ldc int, tile []float32)
+	PackConv PackConvFunc
 }
 
 // NewWithBlockKernel returns a CPU backend whose every product runs on k:
@@ -255,7 +260,7 @@ type BlockKernel struct {
 func NewWithBlockKernel(workers int, k BlockKernel) *Backend {
 	b := New(workers)
 	f := k.Block
-	b.kernels = []*microKernel{{name: k.Name, mr: k.MR, nr: k.NR, rate: 1,
+	b.kernels = []*microKernel{{name: k.Name, mr: k.MR, nr: k.NR, rate: 1, pack: k.PackConv,
 		block: func(_ *microKernel, kc int, a []float32, aStride, panels, rowsLast int,
 			bb []float32, bPanels, colsLast int, c []float32, ldc int, tile []float32) {
 			f(kc, a, aStride, panels, rowsLast, bb, bPanels, colsLast, c, ldc, tile)

@@ -21,7 +21,7 @@ func candidates() []*microKernel {
 	}
 	var ks []*microKernel
 	for _, wk := range wks {
-		ks = append(ks, &microKernel{name: wk.Name, mr: wk.MR, nr: wk.NR, block: wasmBlock(wk)})
+		ks = append(ks, &microKernel{name: wk.Name, mr: wk.MR, nr: wk.NR, block: wasmBlock(wk), pack: wk.PackConv})
 	}
 	return append(ks, &s)
 }

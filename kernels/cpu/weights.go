@@ -69,7 +69,7 @@ func (c *Backend) Conv3x3PixelsKept(dst, x kernels.Tensor, kw *Weights, b kernel
 	defer c.mu.Unlock()
 	kw.check(s)
 	k := c.kernelFor(s.Cout, p1-p0)
-	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: naive.Data(dst), bias: naive.Data(b), relu: true}
+	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: naive.Data(dst), bias: naive.Data(b), relu: true, pack: k.pack}
 	c.gemm(k, c.panels(kw, k.mr, false), op, s.Cout, p1-p0, s.Cin*9)
 }
 
@@ -81,7 +81,7 @@ func (c *Backend) Conv3x3InputGradPixelsKept(dx, g kernels.Tensor, kw *Weights, 
 	defer c.mu.Unlock()
 	kw.check(s)
 	k := c.kernelFor(s.Cin, p1-p0)
-	op := &convOperand{src: naive.Data(g), cin: s.Cout, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: naive.Data(dx)}
+	op := &convOperand{src: naive.Data(g), cin: s.Cout, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: naive.Data(dx), pack: k.pack}
 	c.gemm(k, c.panels(kw, k.mr, true), op, s.Cin, p1-p0, s.Cout*9)
 }
 

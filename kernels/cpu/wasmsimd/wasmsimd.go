@@ -3,7 +3,8 @@
 // hot loops of the convolutions and matrix products (kernels/cpu's packed
 // panels) are done by a tiny separate WebAssembly module instead: it imports
 // the Go program's own memory and exports one block kernel per register tile
-// (internal/wasmgen documents the calling convention). Go calls it once per
+// and the packing of the convolutions' im2col operand (internal/wasmgen
+// documents the calling conventions). Go calls it once per
 // packed block through syscall/js (one JavaScript hop per block, never per
 // tile); the block's panels are already packed in Go's memory, so nothing is
 // copied.
@@ -48,6 +49,10 @@ func Module(relaxed bool) []byte {
 	}
 	return moduleSIMD128
 }
+
+// PackExport is the export name of the im2col packing function both
+// modules have (internal/wasmgen's pack.go documents it).
+const PackExport = wasmgen.PackName
 
 // Shape is one exported block kernel: its export name and register tile.
 type Shape struct {

@@ -15,7 +15,8 @@ type Kernel struct {
 	Name    string
 	Relaxed bool
 	Shape
-	fn js.Value
+	fn   js.Value
+	pack js.Value // its module's pack_conv
 }
 
 // Modes of Load.
@@ -60,7 +61,7 @@ func Load(mode string) ([]*Kernel, error) {
 		}
 		exports := inst.Get("exports")
 		for _, s := range Shapes() {
-			out = append(out, &Kernel{Name: KernelName(s, relaxed), Relaxed: relaxed, Shape: s, fn: exports.Get(s.Export)})
+			out = append(out, &Kernel{Name: KernelName(s, relaxed), Relaxed: relaxed, Shape: s, fn: exports.Get(s.Export), pack: exports.Get(PackExport)})
 		}
 	}
 	if len(out) == 0 {
@@ -122,4 +123,13 @@ func (k *Kernel) Block(kc int, a []float32, aStride, panels, rowsLast int,
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(c)
 	runtime.KeepAlive(tile)
+}
+
+// PackConv packs a convolution's B block with the module's pack_conv (the
+// arguments are kernels/cpu's PackConvFunc's; dst and src are slices of Go
+// memory).
+func (k *Kernel) PackConv(dst, src []float32, h, w, pix0, nc, k0, kc, nr int) {
+	k.pack.Invoke(addr(dst), addr(src), h, w, pix0, nc, k0, kc, nr)
+	runtime.KeepAlive(dst)
+	runtime.KeepAlive(src)
 }

@@ -45,9 +45,10 @@ func memoryModule(pages int) []byte {
 }
 
 // Kernels instantiates the plain SIMD128 module under wazero (which
-// has no relaxed SIMD) and returns one cpu.BlockKernel per shape. Each call
-// copies the block into the module's memory, runs the kernel and copies the
-// block's part of C back: the same arguments, relocated.
+// has no relaxed SIMD) and returns one cpu.BlockKernel per shape, with the
+// module's pack_conv as its PackConv. Each call copies the block (for
+// PackConv the image) into the module's memory, runs the function and
+// copies the result back: the same arguments, relocated.
 func Kernels(t testing.TB) []cpu.BlockKernel {
 	ctx := context.Background()
 	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCoreFeatures(api.CoreFeaturesV2))
@@ -67,6 +68,29 @@ func Kernels(t testing.TB) []cpu.BlockKernel {
 	}
 	mem := unsafe.Slice((*float32)(unsafe.Pointer(&memBytes[0])), len(memBytes)/4)
 	var mu sync.Mutex // one block at a time in the one memory
+	packFn := mod.ExportedFunction(wasmsimd.PackExport)
+	if packFn == nil {
+		t.Fatalf("no export %s", wasmsimd.PackExport)
+	}
+	// pack runs pack_conv on a copy of the whole image; the block comes
+	// back into dst.
+	pack := func(dst, src []float32, h, w, pix0, nc, k0, kc, nr int) {
+		mu.Lock()
+		defer mu.Unlock()
+		nb := (nc + nr - 1) / nr * nr * kc
+		offS, offD := 0, len(src)
+		if offD+nb > len(mem) {
+			t.Errorf("image and block of %d floats do not fit in the test memory", offD+nb)
+			return
+		}
+		copy(mem[offS:], src)
+		u := func(v int) uint64 { return api.EncodeI32(int32(v)) }
+		if _, err := packFn.Call(context.Background(), u(4*offD), u(4*offS), u(h), u(w), u(pix0), u(nc), u(k0), u(kc), u(nr)); err != nil {
+			t.Errorf("%s: %v", wasmsimd.PackExport, err)
+			return
+		}
+		copy(dst[:nb], mem[offD:offD+nb])
+	}
 	var out []cpu.BlockKernel
 	for _, s := range wasmsimd.Shapes() {
 		fn := mod.ExportedFunction(s.Export)
@@ -74,7 +98,7 @@ func Kernels(t testing.TB) []cpu.BlockKernel {
 			t.Fatalf("no export %s", s.Export)
 		}
 		mr, nr := s.MR, s.NR
-		out = append(out, cpu.BlockKernel{Name: wasmsimd.KernelName(s, false) + " (wazero)", MR: mr, NR: nr,
+		out = append(out, cpu.BlockKernel{Name: wasmsimd.KernelName(s, false) + " (wazero)", MR: mr, NR: nr, PackConv: pack,
 			Block: func(kc int, a []float32, aStride, panels, rowsLast int, b []float32, bPanels, colsLast int, c []float32, ldc int, tile []float32) {
 				mu.Lock()
 				defer mu.Unlock()

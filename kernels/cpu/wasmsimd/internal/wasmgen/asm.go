@@ -32,13 +32,22 @@ const (
 	opI32Ne    = 0x47
 	opI32LtS   = 0x48
 	opI32GtS   = 0x4a
+	opI32LtU   = 0x49
+	opI32LeS   = 0x4c
 	opI32GeS   = 0x4e
 	opI32Add   = 0x6a
 	opI32Sub   = 0x6b
 	opI32Mul   = 0x6c
+	opI32DivU  = 0x6e
+	opI32RemU  = 0x70
+	opI32And   = 0x71
+	opI32Or    = 0x72
 	opI32Shl   = 0x74
+	opF32Const = 0x43
 	opF32Add   = 0x92
+	opSelect   = 0x1b
 	blockVoid  = 0x40
+	blockF32   = 0x7d // a block (here: an if) that leaves an f32
 	opSIMD     = 0xfd // prefix of the SIMD opcodes below (LEB128 after it)
 )
 
@@ -110,6 +119,7 @@ func (c *code) loadSplat(off int) { c.simd(simdV128Load32Spl); c.memarg(2, off) 
 func (c *code) zero() { c.simd(simdV128Const); c.op(make([]byte, 16)...) }
 
 func (c *code) f32Load(off int)  { c.op(opF32Load); c.memarg(2, off) }
+func (c *code) f32Zero()         { c.op(opF32Const, 0, 0, 0, 0) }
 func (c *code) f32Store(off int) { c.op(opF32Store); c.memarg(2, off) }
 
 // function is one exported function: its parameter count (all i32), its

@@ -308,11 +308,12 @@ func block(s Shape, relaxed bool) function {
 
 // Module returns the module's bytes: one block kernel per shape of Shapes,
 // with f32x4.relaxed_madd when relaxed (a browser without relaxed SIMD
-// rejects that module; wasmsimd then loads the plain one).
+// rejects that module; wasmsimd then loads the plain one), and the im2col
+// packing of the convolutions' B operand (pack.go; the same in both).
 func Module(relaxed bool) []byte {
 	var fs []function
 	for _, s := range Shapes {
 		fs = append(fs, block(s, relaxed))
 	}
-	return module(fs)
+	return module(append(fs, pack()))
 }
