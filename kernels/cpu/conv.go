@@ -35,7 +35,8 @@ type convOperand struct {
 // the im2col matrix of src [cin, h, w] into dst as nr-column panels,
 // zeroing the last panel's columns past nc: what convOperand.packB does
 // (and is the reference for), done outside Go by a block kernel's module
-// (package wasmsimd's pack_conv, 3–5× faster than Go's under WebAssembly).
+// (package wasmsimd's pack_conv, 1.3–2.9× faster than Go's under WebAssembly:
+// BenchmarkPackConv).
 type PackConvFunc func(dst, src []float32, h, w, pix0, nc, k0, kc, nr int)
 
 func (op *convOperand) cmat() []float32 { return op.dst }
