@@ -99,9 +99,43 @@ func (c *code) br(depth int)   { c.b = uleb(append(c.b, opBr), uint64(depth)) }
 func (c *code) brIf(depth int) { c.b = uleb(append(c.b, opBrIf), uint64(depth)) }
 func (c *code) simd(op uint64) { c.b = uleb(append(c.b, opSIMD), op) }
 func (c *code) block()         { c.op(opBlock, blockVoid) }
-func (c *code) loop()          { c.op(opLoop, blockVoid) }
-func (c *code) ifThen()        { c.op(opIf, blockVoid) }
-func (c *code) end()           { c.op(opEnd) }
+
+// addTo adds by to local l.
+func (c *code) addTo(l int, by int32) {
+	c.get(l)
+	c.i32(by)
+	c.op(opI32Add)
+	c.set(l)
+}
+
+// minDiff pushes min(a - b, x - y) of the locals a, b, x, y (signed).
+func (c *code) minDiff(a, b, x, y int) {
+	for range 2 {
+		c.get(a)
+		c.get(b)
+		c.op(opI32Sub)
+		c.get(x)
+		c.get(y)
+		c.op(opI32Sub)
+	}
+	c.op(opI32LtS)
+	c.op(opSelect)
+}
+
+// next ends a counted loop's body: local l += 1, and back to the loop's
+// start while l < local lim (signed).
+func (c *code) next(l, lim int) {
+	c.get(l)
+	c.i32(1)
+	c.op(opI32Add)
+	c.tee(l)
+	c.get(lim)
+	c.op(opI32LtS)
+	c.brIf(0)
+}
+func (c *code) loop()   { c.op(opLoop, blockVoid) }
+func (c *code) ifThen() { c.op(opIf, blockVoid) }
+func (c *code) end()    { c.op(opEnd) }
 func (c *code) memarg(align, off int) {
 	c.b = uleb(uleb(c.b, uint64(align)), uint64(off))
 }

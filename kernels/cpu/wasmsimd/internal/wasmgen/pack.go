@@ -61,7 +61,6 @@ func pack() function {
 	add := func() { c.op(opI32Add) }
 	sub := func() { c.op(opI32Sub) }
 	mul := func() { c.op(opI32Mul) }
-	inc := func(l int, by int32) { c.get(l); c.i32(by); add(); c.set(l) }
 
 	// Nothing to do without rows or columns.
 	c.get(qKC)
@@ -120,22 +119,10 @@ func pack() function {
 				add()
 				c.f32Zero()
 				c.f32Store(0)
-				c.get(pkCol)
-				c.i32(1)
-				add()
-				c.tee(pkCol)
-				c.get(qNR)
-				c.op(opI32LtS)
-				c.brIf(0)
+				c.next(pkCol, qNR)
 			}
 			c.end()
-			c.get(pkKK)
-			c.i32(1)
-			add()
-			c.tee(pkKK)
-			c.get(qKC)
-			c.op(opI32LtS)
-			c.brIf(0)
+			c.next(pkKK, qKC)
 		}
 		c.end()
 	}
@@ -184,20 +171,7 @@ func pack() function {
 		{
 			// end = q + min(nc - q, w - x)
 			c.get(pkQ)
-			c.get(qNC)
-			c.get(pkQ)
-			sub()
-			c.get(qW)
-			c.get(pkX)
-			sub()
-			c.get(qNC)
-			c.get(pkQ)
-			sub()
-			c.get(qW)
-			c.get(pkX)
-			sub()
-			c.op(opI32LtS)
-			c.op(opSelect)
+			c.minDiff(qNC, pkQ, qW, pkX)
 			add()
 			c.set(pkEnd)
 			// pj = q % nr; da = dRow + (q / nr)·panel + pj·4
@@ -260,10 +234,10 @@ func pack() function {
 					c.get(pkDA)
 					c.f32Zero()
 					c.f32Store(0)
-					inc(pkQ, 1)
-					inc(pkSA, 4)
-					inc(pkDA, 4)
-					inc(pkPJ, 1)
+					c.addTo(pkQ, 1)
+					c.addTo(pkSA, 4)
+					c.addTo(pkDA, 4)
+					c.addTo(pkPJ, 1)
 					c.nextPanel()
 				}
 				c.end()
@@ -281,7 +255,7 @@ func pack() function {
 				c.op(opI32GtS)
 				c.ifThen()
 				{
-					inc(pkStop, -1)
+					c.addTo(pkStop, -1)
 					c.get(pkDRow)
 					c.get(pkStop)
 					c.get(qNR)
@@ -311,7 +285,7 @@ func pack() function {
 			c.set(pkQ)
 			c.i32(0)
 			c.set(pkX)
-			inc(pkY, 1)
+			c.addTo(pkY, 1)
 			c.get(pkQ)
 			c.get(qNC)
 			c.op(opI32LtS)
@@ -339,18 +313,12 @@ func pack() function {
 			{
 				c.i32(0)
 				c.set(pkKy)
-				inc(pkCi, 1)
+				c.addTo(pkCi, 1)
 			}
 			c.end()
 		}
 		c.end()
-		c.get(pkKK)
-		c.i32(1)
-		add()
-		c.tee(pkKK)
-		c.get(qKC)
-		c.op(opI32LtS)
-		c.brIf(0)
+		c.next(pkKK, qKC)
 	}
 	c.end()
 	return function{name: PackName, params: nPackParams, i32s: nPackLocals, body: c}
@@ -382,7 +350,6 @@ func (c *code) nextPanel() {
 // on (four floats at a time, then one at a time) when copy, else zeros.
 // The destination starts at da, pj.
 func (c *code) segments(copy bool) {
-	inc := func(l int, by int32) { c.get(l); c.i32(by); c.op(opI32Add); c.set(l) }
 	c.block()
 	c.loop()
 	{
@@ -392,20 +359,7 @@ func (c *code) segments(copy bool) {
 		c.op(opI32GeS)
 		c.brIf(1)
 		// n = min(stop - q, nr - pj); q += n; pj += n
-		c.get(pkStop)
-		c.get(pkQ)
-		c.op(opI32Sub)
-		c.get(qNR)
-		c.get(pkPJ)
-		c.op(opI32Sub)
-		c.get(pkStop)
-		c.get(pkQ)
-		c.op(opI32Sub)
-		c.get(qNR)
-		c.get(pkPJ)
-		c.op(opI32Sub)
-		c.op(opI32LtS)
-		c.op(opSelect)
+		c.minDiff(pkStop, pkQ, qNR, pkPJ)
 		c.tee(pkCol)
 		c.get(pkQ)
 		c.op(opI32Add)
@@ -414,52 +368,49 @@ func (c *code) segments(copy bool) {
 		c.get(pkCol)
 		c.op(opI32Add)
 		c.set(pkPJ)
-		// four at a time while n ≥ 4
-		c.block()
-		c.loop()
-		{
-			c.get(pkCol)
-			c.i32(4)
-			c.op(opI32LtS)
-			c.brIf(1)
-			c.get(pkDA)
-			if copy {
-				c.get(pkSA)
-				c.v128Load(0)
-				inc(pkSA, 16)
-			} else {
-				c.zero()
-			}
-			c.v128Store(0)
-			inc(pkDA, 16)
-			inc(pkCol, -4)
-			c.br(0)
-		}
-		c.end()
-		c.end()
-		// then one at a time
-		c.block()
-		c.loop()
-		{
-			c.get(pkCol)
-			c.op(opI32Eqz)
-			c.brIf(1)
-			c.get(pkDA)
-			if copy {
-				c.get(pkSA)
-				c.f32Load(0)
-				inc(pkSA, 4)
-			} else {
-				c.f32Zero()
-			}
-			c.f32Store(0)
-			inc(pkDA, 4)
-			inc(pkCol, -1)
-			c.br(0)
-		}
-		c.end()
-		c.end()
+		c.move(copy, 4) // four at a time while n ≥ 4
+		c.move(copy, 1) // then one at a time
 		c.nextPanel()
+		c.br(0)
+	}
+	c.end()
+	c.end()
+}
+
+// move writes the segment's floats left (pkCol) width at a time (4: one
+// v128; 1: one f32) while at least width are left: copied from sa on when
+// copy, else zeros.
+func (c *code) move(copy bool, width int32) {
+	c.block()
+	c.loop()
+	{
+		c.get(pkCol)
+		c.i32(width)
+		c.op(opI32LtS)
+		c.brIf(1)
+		c.get(pkDA)
+		switch {
+		case copy && width == 4:
+			c.get(pkSA)
+			c.v128Load(0)
+		case copy:
+			c.get(pkSA)
+			c.f32Load(0)
+		case width == 4:
+			c.zero()
+		default:
+			c.f32Zero()
+		}
+		if width == 4 {
+			c.v128Store(0)
+		} else {
+			c.f32Store(0)
+		}
+		if copy {
+			c.addTo(pkSA, 4*width)
+		}
+		c.addTo(pkDA, 4*width)
+		c.addTo(pkCol, -width)
 		c.br(0)
 	}
 	c.end()
