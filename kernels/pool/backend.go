@@ -295,24 +295,24 @@ func (b *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvSha
 	} else {
 		j.local = func(r span, d []float32) {
 			kw := b.p.keep(j.key, r, func() (*cpu.Weights, error) {
-				return cpu.NewWeights(gather(nil, W, s.Cin, s.Cout, r), r.hi-r.lo, s.Cout)
+				return cpu.NewWeights(gather(W, s.Cin, s.Cout, r), r.hi-r.lo, s.Cout)
 			})
 			b.c.Conv3x3InputGradPixelsKept(naive.Wrap(d), naive.Wrap(g), kw,
 				kernels.ConvShape{Cin: r.hi - r.lo, Cout: s.Cout, H: s.H, W: s.W}, 0, s.H*s.W)
 		}
 		j.slice = func(r span) Slice {
-			return Slice{Kind: InputGrad, Cin: r.hi - r.lo, Cout: s.Cout, W: gather(nil, W, s.Cin, s.Cout, r)}
+			return Slice{Kind: InputGrad, Cin: r.hi - r.lo, Cout: s.Cout, W: gather(W, s.Cin, s.Cout, r)}
 		}
 	}
 	b.split(ms, rs, j)
 }
 
-// gather copies W[:, r.lo:r.hi, :, :] of W [cout, cin, 3, 3] into buf
-// (grown as needed; nil: a new slice): the weights of input channels r as
-// a [cout, r.hi-r.lo, 3, 3] convolution.
-func gather(buf, W []float32, cin, cout int, r span) []float32 {
+// gather returns a copy of W[:, r.lo:r.hi, :, :] of W [cout, cin, 3, 3]:
+// the weights of input channels r as a [cout, r.hi-r.lo, 3, 3]
+// convolution.
+func gather(W []float32, cin, cout int, r span) []float32 {
 	n := r.hi - r.lo
-	buf = grow(buf, cout*n*9)
+	buf := make([]float32, cout*n*9)
 	for o := 0; o < cout; o++ {
 		copy(buf[o*n*9:(o+1)*n*9], W[(o*cin+r.lo)*9:(o*cin+r.hi)*9])
 	}
