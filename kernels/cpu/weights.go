@@ -12,9 +12,9 @@ import (
 // forward pass's panels of W's rows and the input gradient's panels of the
 // transposed, rotated W, each packed at first use for each micro-kernel's
 // row count. Packing runs at 0.1–0.3 Gfloat/s under WebAssembly
-// (BenchmarkPackAConvT), so repacking conv3_2's weights took longer than a
-// tenth of its input gradient at a 128² image; in a profile of the page,
-// 8–11 % of a helper worker's time. kernels/pool keeps one per weight slice
+// (BenchmarkPackAConvT), so repacking conv5_1's weights took about half of
+// its input gradient at a 128² image (BenchmarkConvKept); in a profile of
+// the page, 8–11 % of a helper worker's time. kernels/pool keeps one per weight slice
 // it hands out, for as long as the slice is unchanged; a plain Conv3x3
 // call packs every time, because a tensor can be rewritten between calls.
 //
