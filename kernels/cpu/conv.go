@@ -162,12 +162,7 @@ func scatterZero(d []float32, q, l, nr, kc int) {
 
 // Conv3x3 is the GEMM convolution with bias and ReLU fused into the epilogue.
 func (c *Backend) Conv3x3(dst, x, w, b kernels.Tensor, s kernels.ConvShape) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := c.kernelFor(s.Cout, s.H*s.W)
-	c.packARows(k.mr, naive.Data(w), s.Cout, s.Cin*9, false, 1)
-	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, cols: s.H * s.W, dst: naive.Data(dst), bias: naive.Data(b), relu: true, pack: k.pack}
-	c.gemm(k, c.packedA, op, s.Cout, s.H*s.W, s.Cin*9)
+	c.Conv3x3Pixels(dst, x, w, b, s, 0, s.H*s.W)
 }
 
 // Conv3x3Pixels is Conv3x3 for the output pixels [p0, p1) only (row-major
@@ -180,8 +175,15 @@ func (c *Backend) Conv3x3Pixels(dst, x, w, b kernels.Tensor, s kernels.ConvShape
 	defer c.mu.Unlock()
 	k := c.kernelFor(s.Cout, p1-p0)
 	c.packARows(k.mr, naive.Data(w), s.Cout, s.Cin*9, false, 1)
-	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: naive.Data(dst), bias: naive.Data(b), relu: true, pack: k.pack}
-	c.gemm(k, c.packedA, op, s.Cout, p1-p0, s.Cin*9)
+	c.forward(k, c.packedA, naive.Data(dst), naive.Data(x), naive.Data(b), s, p0, p1)
+}
+
+// forward runs the forward convolution of output pixels [p0, p1) with
+// kernel k over the weights packed in pa: dst [Cout, p1-p0] from x
+// [Cin, H, W] and the biases b [Cout]; c.mu is held.
+func (c *Backend) forward(k *microKernel, pa, dst, x, b []float32, s kernels.ConvShape, p0, p1 int) {
+	op := &convOperand{src: x, cin: s.Cin, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: dst, bias: b, relu: true, pack: k.pack}
+	c.gemm(k, pa, op, s.Cout, p1-p0, s.Cin*9)
 }
 
 // Conv3x3Backward masks dy by [y > 0] into scratch and convolves it with the
@@ -234,6 +236,13 @@ func (c *Backend) Conv3x3InputGradPixels(dx, g, w kernels.Tensor, s kernels.Conv
 func (c *Backend) inputGradPixels(dx, g, w []float32, s kernels.ConvShape, p0, p1 int) {
 	k := c.kernelFor(s.Cin, p1-p0)
 	c.packAConvT(k.mr, w, s.Cin, s.Cout)
+	c.backward(k, c.packedA, dx, g, s, p0, p1)
+}
+
+// backward runs the input gradient of dx's pixels [p0, p1) with kernel k
+// over the transposed, rotated weights packed in pa: dx [Cin, p1-p0] from
+// the masked gradient g [Cout, H, W]; c.mu is held.
+func (c *Backend) backward(k *microKernel, pa, dx, g []float32, s kernels.ConvShape, p0, p1 int) {
 	op := &convOperand{src: g, cin: s.Cout, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: dx, pack: k.pack}
-	c.gemm(k, c.packedA, op, s.Cin, p1-p0, s.Cout*9)
+	c.gemm(k, pa, op, s.Cin, p1-p0, s.Cout*9)
 }

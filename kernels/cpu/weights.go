@@ -14,9 +14,10 @@ import (
 // row count. Packing runs at 0.1–0.3 Gfloat/s under WebAssembly
 // (BenchmarkPackAConvT), so repacking conv5_1's weights took about half of
 // its input gradient at a 128² image (BenchmarkConvKept); in a profile of
-// the page, 8–11 % of a helper worker's time. kernels/pool keeps one per weight slice
-// it hands out, for as long as the slice is unchanged; a plain Conv3x3
-// call packs every time, because a tensor can be rewritten between calls.
+// the page, 8–11 % of a helper worker's time. kernels/pool keeps one per
+// weight slice it hands out, for as long as the slice is unchanged; a
+// plain Conv3x3 call packs every time, because a tensor can be rewritten
+// between calls.
 //
 // The kept panels cost as much memory again as the weights. A Weights
 // serves one call at a time.
@@ -39,10 +40,6 @@ func NewWeights(w []float32, cin, cout int) (*Weights, error) {
 	}
 	return &Weights{w: w, cin: cin, cout: cout, packs: map[packKey][]float32{}}, nil
 }
-
-// Cin and Cout are the convolution's channels.
-func (kw *Weights) Cin() int  { return kw.cin }
-func (kw *Weights) Cout() int { return kw.cout }
 
 // panels returns kw's A operand for mr-row panels, packing it into
 // c.packedA and keeping a copy the first time; c.mu is held.
@@ -69,8 +66,7 @@ func (c *Backend) Conv3x3PixelsKept(dst, x kernels.Tensor, kw *Weights, b kernel
 	defer c.mu.Unlock()
 	kw.check(s)
 	k := c.kernelFor(s.Cout, p1-p0)
-	op := &convOperand{src: naive.Data(x), cin: s.Cin, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: naive.Data(dst), bias: naive.Data(b), relu: true, pack: k.pack}
-	c.gemm(k, c.panels(kw, k.mr, false), op, s.Cout, p1-p0, s.Cin*9)
+	c.forward(k, c.panels(kw, k.mr, false), naive.Data(dst), naive.Data(x), naive.Data(b), s, p0, p1)
 }
 
 // Conv3x3InputGradPixelsKept is Conv3x3InputGradPixels with kw's weights,
@@ -81,8 +77,7 @@ func (c *Backend) Conv3x3InputGradPixelsKept(dx, g kernels.Tensor, kw *Weights, 
 	defer c.mu.Unlock()
 	kw.check(s)
 	k := c.kernelFor(s.Cin, p1-p0)
-	op := &convOperand{src: naive.Data(g), cin: s.Cout, h: s.H, w: s.W, off: p0, cols: p1 - p0, dst: naive.Data(dx), pack: k.pack}
-	c.gemm(k, c.panels(kw, k.mr, true), op, s.Cin, p1-p0, s.Cout*9)
+	c.backward(k, c.panels(kw, k.mr, true), naive.Data(dx), naive.Data(g), s, p0, p1)
 }
 
 // check panics when s is not a convolution of kw's channels (a caller's

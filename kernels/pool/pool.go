@@ -29,9 +29,9 @@
 // packed as the GEMM's operand (cpu.Weights), as the caller keeps its own
 // share: packing weights is slow under WebAssembly and the same on every
 // call. A tensor that is rewritten or freed is dropped from the helpers
-// and the caller. Per call only the activations travel. The calling worker computes one share itself (see
-// Options.MainShare) while the helpers compute theirs, then copies their
-// rows into the output.
+// and the caller. Per call only the activations travel. The calling worker
+// computes one share itself (see Options.MainShare) while the helpers
+// compute theirs, then copies their rows into the output.
 //
 // A helper that fails — it reports an error, its worker dies, or it does
 // not answer within the timeout — costs speed, not the run: its share of

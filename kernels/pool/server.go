@@ -10,8 +10,8 @@ import (
 
 // Server is a helper's side: the weight slices it keeps (packed for the
 // GEMM at first use and kept so: cpu.Weights) and a one-thread CPU backend
-// that computes its shares. The browser helper (serve_js.go)
-// and the in-process Local helper both run one.
+// that computes its shares. The browser helper (serve_js.go) and the
+// in-process Local helper both run one.
 type Server struct {
 	b      *cpu.Backend
 	slices map[int]loadedSlice

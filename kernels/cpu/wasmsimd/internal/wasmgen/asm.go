@@ -19,6 +19,7 @@ const (
 	opIf       = 0x04
 	opElse     = 0x05
 	opEnd      = 0x0b
+	opReturn   = 0x0f
 	opBr       = 0x0c
 	opBrIf     = 0x0d
 	opLocalGet = 0x20
@@ -33,7 +34,6 @@ const (
 	opI32LtS   = 0x48
 	opI32GtS   = 0x4a
 	opI32LtU   = 0x49
-	opI32LeS   = 0x4c
 	opI32GeS   = 0x4e
 	opI32Add   = 0x6a
 	opI32Sub   = 0x6b
@@ -47,7 +47,6 @@ const (
 	opF32Add   = 0x92
 	opSelect   = 0x1b
 	blockVoid  = 0x40
-	blockF32   = 0x7d // a block (here: an if) that leaves an f32
 	opSIMD     = 0xfd // prefix of the SIMD opcodes below (LEB128 after it)
 )
 

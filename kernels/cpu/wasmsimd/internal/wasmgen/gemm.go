@@ -185,7 +185,7 @@ func block(s Shape, relaxed bool) function {
 			c.get(lCols)
 			c.i32(int32(nr))
 			c.op(opI32Eq)
-			c.op(0x71) // i32.and
+			c.op(opI32And)
 			c.ifThen()
 			{
 				c.get(lCTile)

@@ -71,7 +71,7 @@ func pack() function {
 	c.op(opI32LtS)
 	c.op(opI32Or)
 	c.ifThen()
-	c.op(0x0f) // return
+	c.op(opReturn)
 	c.end()
 
 	// panel = nr·kc·4
