@@ -195,14 +195,7 @@ func (c *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvSha
 	c.masked = grow(c.masked, n)
 	g, gs, ys := c.masked, naive.Data(dy), naive.Data(y)
 	c.chunks(n, 1<<14, func(_, lo, hi int) {
-		gd, gsrc, yv := g[lo:hi], gs[lo:hi], ys[lo:hi]
-		for i := range gd {
-			if yv[i] > 0 {
-				gd[i] = gsrc[i]
-			} else {
-				gd[i] = 0
-			}
-		}
+		MaskReLU(g[lo:hi], gs[lo:hi], ys[lo:hi])
 	})
 	c.inputGrad(naive.Data(dx), g, naive.Data(w), s)
 }

@@ -277,14 +277,8 @@ func (b *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvSha
 	W := naive.Data(w)
 	n := s.Cout * hw
 	b.masked = grow(b.masked, n)
-	g, gs, ys := b.masked, naive.Data(dy), naive.Data(y)
-	for i := range g {
-		if ys[i] > 0 {
-			g[i] = gs[i]
-		} else {
-			g[i] = 0
-		}
-	}
+	g := b.masked
+	cpu.MaskReLU(g, naive.Data(dy), naive.Data(y))
 	j := &job{key: 2*b.p.id(w) + int(InputGrad), s: s, in: g, rows: s.Cin, out: naive.Data(dx), pixels: pixels}
 	if pixels {
 		j.local = func(r span, d []float32) {

@@ -350,32 +350,40 @@ func (h *jsHelper) Send(t Task) error {
 	return h.post(msg, tr)
 }
 
-// Receive waits for the task's answer.
+// Receive waits for the task's answer. An answer already in takes no
+// timer: under WebAssembly each one costs a setTimeout and a clearTimeout.
 func (h *jsHelper) Receive(out []float32, timeout time.Duration) error {
 	select {
 	case d := <-h.replies:
-		if d.Get("type").String() != "result" {
-			return errors.New(d.Get("message").String())
-		}
-		if h.in != nil { // shared memory: the output is in h.out
-			if v := d.Get("ms"); v.Type() == js.TypeNumber {
-				h.p.helperTime(time.Duration(v.Float() * float64(time.Millisecond)))
-			}
-			return fromJS(out, h.out)
-		}
-		h.spare = d.Get("spare")
-		if v := d.Get("ms"); v.Type() == js.TypeNumber {
-			h.p.helperTime(time.Duration(v.Float() * float64(time.Millisecond)))
-		}
-		buf := d.Get("out")
-		if err := fromJS(out, buf); err != nil {
-			return err
-		}
-		h.spareO = buf
-		return nil
+		return h.answer(out, d)
+	default:
+	}
+	select {
+	case d := <-h.replies:
+		return h.answer(out, d)
 	case <-time.After(timeout):
 		return fmt.Errorf("no answer within %v", timeout.Round(time.Second))
 	}
+}
+
+// answer takes the helper's answer d into out.
+func (h *jsHelper) answer(out []float32, d js.Value) error {
+	if d.Get("type").String() != "result" {
+		return errors.New(d.Get("message").String())
+	}
+	if v := d.Get("ms"); v.Type() == js.TypeNumber {
+		h.p.helperTime(time.Duration(v.Float() * float64(time.Millisecond)))
+	}
+	if h.in != nil { // shared memory: the output is in h.out
+		return fromJS(out, h.out)
+	}
+	h.spare = d.Get("spare")
+	buf := d.Get("out")
+	if err := fromJS(out, buf); err != nil {
+		return err
+	}
+	h.spareO = buf
+	return nil
 }
 
 // Close has the page terminate the worker.
