@@ -111,7 +111,16 @@ func (p *Pass) Pooling() kernels.Pooling { return p.pool }
 
 // Forward computes every activation of the pass from x: [3, H, W], the
 // preprocessed image.
-func (p *Pass) Forward(x kernels.Tensor) {
+func (p *Pass) Forward(x kernels.Tensor) { p.ForwardEach(x, nil) }
+
+// ForwardEach is Forward that calls ready with each step's layer name
+// (conv1_1, pool1, …, as Feature takes them) once that step's activation
+// is final: right after the next step has been issued (the last step's
+// after it). Work that ready issues on the activation thus comes after the
+// next step in the backend's order, and on a backend that computes a
+// convolution while its caller goes on (kernels/pool), it overlaps that
+// convolution. A nil ready is Forward.
+func (p *Pass) ForwardEach(x kernels.Tensor, ready func(layer string)) {
 	b := p.net.b
 	if x.Len() != p.in.Len() {
 		panic(fmt.Sprintf("model: Forward input has %d elements, want %d", x.Len(), p.in.Len()))
@@ -124,7 +133,13 @@ func (p *Pass) Forward(x kernels.Tensor) {
 		} else {
 			b.Conv3x3(p.acts[i], in, l.w, l.b, kernels.ConvShape{Cin: l.cin, Cout: l.cout, H: s.H, W: s.W})
 		}
+		if i > 0 && ready != nil {
+			ready(p.steps[i-1].name)
+		}
 		in = p.acts[i]
+	}
+	if ready != nil {
+		ready(p.steps[len(p.steps)-1].name)
 	}
 }
 

@@ -140,6 +140,11 @@ type job struct {
 	pixels bool
 	local  func(r span, dst []float32) // computes range r here into dst
 	slice  func(r span) Slice          // the weights a share of range r needs
+	// reads are the tensors the call reads after it is handed out (the
+	// caller's share is computed when it is settled), writes the one it
+	// writes: what a later operation must not touch before it is settled.
+	reads  [4]kernels.Tensor
+	writes kernels.Tensor
 }
 
 // outOf is where range r's output goes: its rows of out for a split by
@@ -172,6 +177,7 @@ func (j *job) place(r span, part []float32) {
 // Conv3x3 splits the output channels (or, for small weights, the output
 // pixels) over the caller and the helpers.
 func (b *Backend) Conv3x3(dst, x, w, bias kernels.Tensor, s kernels.ConvShape) {
+	b.p.settle()
 	b.p.forget(dst)
 	pixels, ms, rs := b.planConv(s, s.Cout)
 	if ms == nil {
@@ -197,20 +203,24 @@ func (b *Backend) Conv3x3(dst, x, w, bias kernels.Tensor, s kernels.ConvShape) {
 			return Slice{Kind: Forward, Cin: s.Cin, Cout: r.hi - r.lo, W: W[r.lo*k : r.hi*k], B: B[r.lo:r.hi]}
 		}
 	}
+	j.reads, j.writes = [4]kernels.Tensor{x, w, bias}, dst
 	b.split(ms, rs, j)
 }
 
 // split hands each helper in ms its range of rs (rs[0] is the caller's):
-// its weight slice (sent once per key, ensure) and a task on j.in; then
-// finish computes the caller's range and collects the rest.
+// its weight slice (sent once per key, ensure) and a task on j.in. It
+// returns with the call pending (Pool.pending): the caller's own share and
+// the helpers' outputs are collected by settle, which the next operation
+// that depends on the call runs first (see use), so that independent work
+// of the caller overlaps the helpers' shares.
 func (b *Backend) split(ms []*member, rs []span, j *job) {
 	hw := j.s.H * j.s.W
-	t0, call := time.Now(), b.p.call()
-	shares := make([]share, len(ms))
+	c := &call{b: b, j: j, mine: rs[0], t0: time.Now(), shares: make([]share, len(ms))}
+	id := b.p.call()
 	for i, m := range ms {
 		r := rs[i+1]
-		shares[i] = share{m: m, r: r}
-		held, task := r, Task{Key: j.key, H: j.s.H, W: j.s.W, In: j.in, Out: (r.hi - r.lo) * hw, Call: call}
+		c.shares[i] = share{m: m, r: r}
+		held, task := r, Task{Key: j.key, H: j.s.H, W: j.s.W, In: j.in, Out: (r.hi - r.lo) * hw, Call: id}
 		if j.pixels {
 			held, task.P0, task.P1, task.Out = span{0, j.rows}, r.lo, r.hi, j.rows*(r.hi-r.lo)
 		}
@@ -222,15 +232,80 @@ func (b *Backend) split(ms []*member, rs []span, j *job) {
 			b.fail(m, err)
 			continue
 		}
-		shares[i].sent = true
+		c.shares[i].sent = true
 	}
-	b.finish(t0, shares, rs[0], j)
+	c.t1 = time.Now()
+	b.p.mu.Lock()
+	b.p.pending = c
+	b.p.mu.Unlock()
 }
 
-// finish computes the caller's range, then collects the helpers' outputs,
-// computing here the share of any helper that failed (started at t0, when
-// the shares began to be handed out).
-func (b *Backend) finish(t0 time.Time, shares []share, mine span, j *job) {
+// call is a split call whose shares were handed out (at t0, done by t1)
+// and are not yet collected: its job, its shares and the caller's range.
+type call struct {
+	b      *Backend
+	j      *job
+	shares []share
+	mine   span
+	t0, t1 time.Time
+}
+
+// settle collects the pending split call, if any (whichever Backend of the
+// pool made it): a helper answers one task at a time, in order, so no call
+// is handed out before the last one is collected.
+func (p *Pool) settle() {
+	p.mu.Lock()
+	c := p.pending
+	p.pending = nil
+	p.mu.Unlock()
+	if c != nil {
+		c.b.finish(c)
+	}
+}
+
+// use settles the pending call before an operation that reads the tensors
+// in reads and writes those in writes, when it depends on the call: it
+// reads the call's output or writes a tensor the call reads or writes.
+// Then it drops the slices made from the written tensors (Pool.forget).
+func (b *Backend) use(writes []kernels.Tensor, reads ...kernels.Tensor) {
+	p := b.p
+	p.mu.Lock()
+	c := p.pending
+	p.mu.Unlock()
+	if c != nil && c.dependsOn(writes, reads) {
+		p.settle()
+	}
+	for _, t := range writes {
+		p.forget(t)
+	}
+}
+
+// dependsOn reports whether an operation that writes writes and reads
+// reads must wait for c.
+func (c *call) dependsOn(writes, reads []kernels.Tensor) bool {
+	j := c.j
+	for _, t := range reads {
+		if t == j.writes {
+			return true
+		}
+	}
+	for _, t := range writes {
+		if t == j.writes {
+			return true
+		}
+		for _, r := range j.reads {
+			if r != nil && t == r {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// finish computes c's caller's range, then collects the helpers' outputs,
+// computing here the share of any helper that failed.
+func (b *Backend) finish(c *call) {
+	j := c.j
 	t1 := time.Now()
 	local := func(i int, r span) {
 		if r.lo < r.hi {
@@ -239,12 +314,12 @@ func (b *Backend) finish(t0 time.Time, shares []share, mine span, j *job) {
 			j.place(r, d)
 		}
 	}
-	local(0, mine)
+	local(0, c.mine)
 	t2 := time.Now()
 	timeout := max(b.p.opts.Timeout, 20*t2.Sub(t1))
 	done := 0
 	var redo time.Duration
-	for i, sh := range shares {
+	for i, sh := range c.shares {
 		if sh.sent {
 			d := b.outOf(j, i+1, sh.r)
 			err := sh.m.h.Receive(d, timeout)
@@ -259,7 +334,7 @@ func (b *Backend) finish(t0 time.Time, shares []share, mine span, j *job) {
 		local(i+1, sh.r)
 		redo += time.Since(t)
 	}
-	b.p.count(done, t1.Sub(t0), t2.Sub(t1)+redo, time.Since(t2)-redo)
+	b.p.count(done, c.t1.Sub(c.t0), t2.Sub(t1)+redo, time.Since(t2)-redo)
 }
 
 // Conv3x3Backward splits the input channels (or, for small weights, the
@@ -267,6 +342,7 @@ func (b *Backend) finish(t0 time.Time, shares []share, mine span, j *job) {
 // channels from the masked gradient and its slice W[:, i0:i1] (or every
 // row of its pixels from the whole W).
 func (b *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvShape) {
+	b.p.settle()
 	b.p.forget(dx)
 	pixels, ms, rs := b.planConv(s, s.Cin)
 	if ms == nil {
@@ -298,6 +374,10 @@ func (b *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvSha
 			return Slice{Kind: InputGrad, Cin: r.hi - r.lo, Cout: s.Cout, W: gather(W, s.Cin, s.Cout, r)}
 		}
 	}
+	// The helpers get the masked gradient when the call is handed out, and
+	// the caller's share reads b.masked: of the arguments only w is read
+	// after that.
+	j.reads, j.writes = [4]kernels.Tensor{w}, dx
 	b.split(ms, rs, j)
 }
 
@@ -322,84 +402,97 @@ func grow(buf []float32, n int) []float32 {
 	return buf[:n]
 }
 
-// The operations below write a tensor: should it hold weights that the
-// helpers keep slices of, those slices are dropped first.
+// The operations below settle the pending split call first when they
+// depend on it (use), and drop the slices of a weight tensor they write.
+// Reading a tensor back to the host settles it always: a read is where the
+// caller looks at results, and nothing stays pending across it.
 
-func (b *Backend) Free(t kernels.Tensor)                 { b.p.forget(t); b.Backend.Free(t) }
-func (b *Backend) Write(dst kernels.Tensor, s []float32) { b.p.forget(dst); b.Backend.Write(dst, s) }
-func (b *Backend) Copy(dst, src kernels.Tensor)          { b.p.forget(dst); b.Backend.Copy(dst, src) }
+func (b *Backend) Read(dst []float32, src kernels.Tensor) error {
+	b.p.settle()
+	return b.Backend.Read(dst, src)
+}
+func (b *Backend) ReadAt(dst []float32, src kernels.Tensor, off int) error {
+	b.p.settle()
+	return b.Backend.ReadAt(dst, src, off)
+}
+func (b *Backend) Free(t kernels.Tensor) { b.use(one(t)); b.Backend.Free(t) }
+func (b *Backend) Write(dst kernels.Tensor, s []float32) {
+	b.use(one(dst))
+	b.Backend.Write(dst, s)
+}
+func (b *Backend) Copy(dst, src kernels.Tensor) { b.use(one(dst), src); b.Backend.Copy(dst, src) }
 func (b *Backend) Pool2x2(dst, x kernels.Tensor, s kernels.PoolShape, p kernels.Pooling) {
-	b.p.forget(dst)
+	b.use(one(dst), x)
 	b.Backend.Pool2x2(dst, x, s, p)
 }
 func (b *Backend) Pool2x2Backward(dx, dy, x kernels.Tensor, s kernels.PoolShape, p kernels.Pooling) {
-	b.p.forget(dx)
+	b.use(one(dx), dy, x)
 	b.Backend.Pool2x2Backward(dx, dy, x, s, p)
 }
 func (b *Backend) MatMul(dst, x, y kernels.Tensor, m, n, k int, ta, tb bool, alpha, beta float32) {
-	b.p.forget(dst)
+	b.use(one(dst), x, y, dst)
 	b.Backend.MatMul(dst, x, y, m, n, k, ta, tb, alpha, beta)
 }
-func (b *Backend) Fill(dst kernels.Tensor, v float32) { b.p.forget(dst); b.Backend.Fill(dst, v) }
+func (b *Backend) Fill(dst kernels.Tensor, v float32) { b.use(one(dst)); b.Backend.Fill(dst, v) }
 func (b *Backend) Scale(dst kernels.Tensor, alpha float32) {
-	b.p.forget(dst)
+	b.use(one(dst), dst)
 	b.Backend.Scale(dst, alpha)
 }
 func (b *Backend) Axpy(dst kernels.Tensor, alpha float32, x kernels.Tensor) {
-	b.p.forget(dst)
+	b.use(one(dst), dst, x)
 	b.Backend.Axpy(dst, alpha, x)
 }
-func (b *Backend) Mul(dst, x, y kernels.Tensor) { b.p.forget(dst); b.Backend.Mul(dst, x, y) }
-func (b *Backend) Div(dst, x, y kernels.Tensor) { b.p.forget(dst); b.Backend.Div(dst, x, y) }
+func (b *Backend) Mul(dst, x, y kernels.Tensor) { b.use(one(dst), x, y); b.Backend.Mul(dst, x, y) }
+func (b *Backend) Div(dst, x, y kernels.Tensor) { b.use(one(dst), x, y); b.Backend.Div(dst, x, y) }
 func (b *Backend) Sqrt(dst, x kernels.Tensor, eps float32) {
-	b.p.forget(dst)
+	b.use(one(dst), x)
 	b.Backend.Sqrt(dst, x, eps)
 }
 func (b *Backend) RowSum(dst, a kernels.Tensor, rows, cols int, alpha float32) {
-	b.p.forget(dst)
+	b.use(one(dst), a, dst)
 	b.Backend.RowSum(dst, a, rows, cols, alpha)
 }
 func (b *Backend) AddRows(dst, v kernels.Tensor, rows, cols int, alpha float32) {
-	b.p.forget(dst)
+	b.use(one(dst), v, dst)
 	b.Backend.AddRows(dst, v, rows, cols, alpha)
 }
 func (b *Backend) MulRows(dst, v kernels.Tensor, rows, cols int) {
-	b.p.forget(dst)
+	b.use(one(dst), v, dst)
 	b.Backend.MulRows(dst, v, rows, cols)
 }
 func (b *Backend) SortRows(dst, idx, src kernels.Tensor, rows, cols int) {
-	b.p.forget(dst)
-	b.p.forget(idx)
+	b.use([]kernels.Tensor{dst, idx}, src)
 	b.Backend.SortRows(dst, idx, src, rows, cols)
 }
 func (b *Backend) ScatterRows(dst, idx, src kernels.Tensor, rows, cols int) {
-	b.p.forget(dst)
+	b.use(one(dst), idx, src)
 	b.Backend.ScatterRows(dst, idx, src, rows, cols)
 }
 func (b *Backend) ResampleRows(dst, src kernels.Tensor, rows, scols, dcols int) {
-	b.p.forget(dst)
+	b.use(one(dst), src)
 	b.Backend.ResampleRows(dst, src, rows, scols, dcols)
 }
 func (b *Backend) Dot(dst kernels.Tensor, i int, x, y kernels.Tensor) {
-	b.p.forget(dst)
+	b.use(one(dst), x, y)
 	b.Backend.Dot(dst, i, x, y)
 }
 func (b *Backend) Dots(dst kernels.Tensor, i int, x, y []kernels.Tensor) {
-	b.p.forget(dst)
+	b.use(nil, y...)
+	b.use(one(dst), x...)
 	b.Backend.Dots(dst, i, x, y)
 }
 func (b *Backend) Sum(dst kernels.Tensor, i int, a kernels.Tensor) {
-	b.p.forget(dst)
+	b.use(one(dst), a)
 	b.Backend.Sum(dst, i, a)
 }
 func (b *Backend) TV(loss kernels.Tensor, i int, dx, x kernels.Tensor, c, h, w int, weight float32) {
-	b.p.forget(loss)
-	b.p.forget(dx)
+	b.use([]kernels.Tensor{loss, dx}, x, dx)
 	b.Backend.TV(loss, i, dx, x, c, h, w, weight)
 }
 func (b *Backend) Adam(x, g, m, v kernels.Tensor, p kernels.AdamParams) {
-	b.p.forget(x)
-	b.p.forget(m)
-	b.p.forget(v)
+	b.use([]kernels.Tensor{x, m, v}, g, x)
 	b.Backend.Adam(x, g, m, v, p)
 }
+
+// one is the writes of an operation that writes one tensor.
+func one(t kernels.Tensor) []kernels.Tensor { return []kernels.Tensor{t} }

@@ -211,6 +211,9 @@ type Pool struct {
 	// (cpu.Weights), by key: one range per key (the latest).
 	kept  map[int]keptShare
 	calls uint64 // split calls so far (Task.Call)
+	// pending is the split call handed out and not yet collected (settle),
+	// or nil.
+	pending *call
 	// OnChange, when set, is called (without the pool's lock) whenever the
 	// status changes: a helper joins or is lost.
 	OnChange func(Status)

@@ -45,6 +45,7 @@ type stage struct {
 	in     *inputs
 	pass   *model.Pass
 	layers []LayerWeight // style layers of weight > 0
+	lnames []string      // their canonical names
 
 	x, dx, xGood kernels.Tensor            // [3, h, w]: image (network units), gradient, last good image
 	grads        map[string]kernels.Tensor // layer → ∂J/∂A: [C, H, W]
@@ -91,8 +92,9 @@ func newStage(b kernels.Backend, net *model.Net, s Settings, layers []LayerWeigh
 	}
 	names = append(names, st.cnames...)
 	for _, l := range layers {
-		names = append(names, model.Canonical(l.Layer))
+		st.lnames = append(st.lnames, model.Canonical(l.Layer))
 	}
+	names = append(names, st.lnames...)
 	if len(names) == 0 {
 		names = []string{"conv1_1"} // tv only: a pass still needs a layer
 	}
@@ -143,10 +145,8 @@ func newStage(b kernels.Backend, net *model.Net, s Settings, layers []LayerWeigh
 	// Style losses: one per layer and region, each region's mask carried
 	// down to the layer (style.Guide).
 	if len(layers) > 0 {
-		var lnames []string
-		for i, l := range layers {
-			name := model.Canonical(l.Layer)
-			lnames = append(lnames, name)
+		lnames := st.lnames
+		for i, name := range lnames {
 			_, sh, err := st.pass.Feature(name)
 			if err != nil {
 				return nil, err
@@ -291,31 +291,17 @@ func (st *stage) grad(name string, sh model.Shape) error {
 // per-layer losses.
 func (st *stage) eval(x, dx kernels.Tensor) (float64, error) {
 	b, s := st.b, st.s
-	st.pass.Forward(x)
 	for _, g := range st.grads {
 		b.Fill(g, 0)
 	}
-	slot := 0
-	for i, name := range st.cnames {
-		feat, _, _ := st.pass.Feature(name)
-		st.contents[i].Forward(st.losses, slot, st.grads[name], feat, float32(s.ContentWeight))
-		slot++
-	}
-	for i, l := range st.layers {
-		name := model.Canonical(l.Layer)
-		feat, _, _ := st.pass.Feature(name)
-		for r, rg := range st.in.regions {
-			if k := i*len(st.in.regions) + r; st.off == nil || !st.off[k] { // off: tile.go
-				st.styles[k].Forward(st.losses, slot, st.grads[name], feat, float32(s.StyleWeight*l.Weight*rg.weight))
-			}
-			slot++
-		}
-	}
+	// Each layer's losses as soon as its activation is final, while the
+	// next convolution runs (on the helper pool, kernels/pool).
+	st.pass.ForwardEach(x, st.lossesAt)
 	if err := st.pass.Backward(dx, st.grads); err != nil {
 		return 0, err
 	}
 	if s.TVWeight > 0 {
-		b.TV(st.losses, slot, dx, x, 3, st.in.h, st.in.w, float32(s.TVWeight))
+		b.TV(st.losses, len(st.cnames)+len(st.styles), dx, x, 3, st.in.h, st.in.w, float32(s.TVWeight))
 	}
 	if err := b.ReadAt(st.host, st.losses, 0); err != nil {
 		return math.NaN(), err
@@ -326,6 +312,34 @@ func (st *stage) eval(x, dx kernels.Tensor) (float64, error) {
 		}
 	}
 	return st.record(), nil
+}
+
+// lossesAt computes the losses at layer (a canonical name) of the last
+// Forward: the content losses, then the style terms, in the order of
+// their slots (the gradient at a layer sums them in that order). Slots:
+// the content layers first, then style term k = j·len(regions) + r at
+// len(cnames) + k.
+func (st *stage) lossesAt(layer string) {
+	if st.grads[layer] == nil {
+		return // no loss at this layer
+	}
+	s := st.s
+	feat, _, _ := st.pass.Feature(layer)
+	for i, name := range st.cnames {
+		if name == layer {
+			st.contents[i].Forward(st.losses, i, st.grads[name], feat, float32(s.ContentWeight))
+		}
+	}
+	for j, l := range st.layers {
+		if st.lnames[j] != layer {
+			continue
+		}
+		for r, rg := range st.in.regions {
+			if k := j*len(st.in.regions) + r; st.off == nil || !st.off[k] { // off: tile.go
+				st.styles[k].Forward(st.losses, len(st.cnames)+k, st.grads[layer], feat, float32(s.StyleWeight*l.Weight*rg.weight))
+			}
+		}
+	}
 }
 
 // record turns the read-back slots into st.cur and returns J.

@@ -1,0 +1,135 @@
+package pool_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/crema-app/crema/kernels"
+	"github.com/crema-app/crema/kernels/cpu"
+	"github.com/crema-app/crema/kernels/kerneltest"
+	"github.com/crema-app/crema/kernels/naive"
+	"github.com/crema-app/crema/kernels/pool"
+)
+
+// receipts is a helper that counts the answers collected from it: a split
+// call still pending has handed out its tasks and collected none.
+type receipts struct {
+	pool.Helper
+	n atomic.Int32
+}
+
+func (r *receipts) Receive(out []float32, timeout time.Duration) error {
+	r.n.Add(1)
+	return r.Helper.Receive(out, timeout)
+}
+
+// TestPendingCalls: a split convolution returns with its shares handed out
+// and not collected; an operation that does not touch it runs while it is
+// pending, and one that reads its output, or writes its input, output or
+// weights, collects it first, so that every result is the single
+// backend's. The cases run with and without the caller's share, by pixels
+// and by channels.
+func TestPendingCalls(t *testing.T) {
+	s := kernels.ConvShape{Cin: 4, Cout: 6, H: 5, W: 7}
+	n := s.Cout * s.H * s.W
+	// ts are a call's tensors and unrelated ones of each length the ops
+	// below need.
+	type ts struct{ y, x, w, bias, oy, ox, og, ob kernels.Tensor }
+	type op struct {
+		name    string
+		settles bool
+		run     func(b kernels.Backend, t ts)
+	}
+	ops := []op{
+		{"Fill another tensor", false, func(b kernels.Backend, t ts) { b.Fill(t.oy, 2) }},
+		{"Axpy from the input into another", false, func(b kernels.Backend, t ts) { b.Axpy(t.ox, 0.5, t.x) }},
+		{"MatMul of the input", false, func(b kernels.Backend, t ts) {
+			b.MatMul(t.og, t.x, t.x, s.Cin, s.Cin, s.H*s.W, false, true, 1, 0)
+		}},
+		{"Scale the output", true, func(b kernels.Backend, t ts) { b.Scale(t.y, 3) }},
+		{"Axpy from the output", true, func(b kernels.Backend, t ts) { b.Axpy(t.oy, 1, t.y) }},
+		{"Write the input", true, func(b kernels.Backend, t ts) { b.Write(t.x, make([]float32, t.x.Len())) }},
+		{"Fill the weights", true, func(b kernels.Backend, t ts) { b.Fill(t.w, 0) }},
+		{"Copy into the biases", true, func(b kernels.Backend, t ts) { b.Copy(t.bias, t.ob) }},
+	}
+	run := func(b kernels.Backend, o op, wd, bd, xd []float32, after func()) (y, others []float32) {
+		r := rand.New(rand.NewPCG(9, 9))
+		up := func(n int) kernels.Tensor { return kerneltest.Upload(t, b, kerneltest.Uniform(r, n, -1, 1)) }
+		c := ts{x: kerneltest.Upload(t, b, xd), w: kerneltest.Upload(t, b, wd), bias: kerneltest.Upload(t, b, bd),
+			oy: up(n), ox: up(s.Cin * s.H * s.W), og: up(s.Cin * s.Cin), ob: up(s.Cout)}
+		c.y, _ = b.Alloc(n)
+		b.Conv3x3(c.y, c.x, c.w, c.bias, s)
+		o.run(b, c)
+		after()
+		// A second convolution on the (possibly rewritten) tensors, then
+		// the backward: each waits for the one before.
+		b.Conv3x3(c.y, c.x, c.w, c.bias, s)
+		dx, _ := b.Alloc(s.Cin * s.H * s.W)
+		b.Conv3x3Backward(dx, c.y, c.y, c.w, s)
+		y = append(kerneltest.Download(t, b, c.y), kerneltest.Download(t, b, dx)...)
+		for _, u := range []kernels.Tensor{c.oy, c.ox, c.og, c.ob} {
+			others = append(others, kerneltest.Download(t, b, u)...)
+		}
+		return y, others
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	wd, bd, xd := kerneltest.Normal(r, s.Cout*s.Cin*9, 0.3), kerneltest.Uniform(r, s.Cout, -0.1, 0.1), kerneltest.Uniform(r, s.Cin*s.H*s.W, -1, 1)
+	for _, sp := range splits {
+		for _, mainShare := range []bool{true, false} {
+			for _, o := range ops {
+				t.Run(fmt.Sprintf("%s,main=%v,%s", sp.name, mainShare, o.name), func(t *testing.T) {
+					var hs []*receipts
+					p := newPool(t, 2, mainShare, sp.pixelWeights, func(int) pool.Helper {
+						h := &receipts{Helper: pool.NewLocal(0, false)}
+						hs = append(hs, h)
+						return h
+					})
+					b := kernels.Checked(p.Wrap(cpu.New(1)))
+					collected := func() int32 { return hs[0].n.Load() + hs[1].n.Load() }
+					after := int32(-1)
+					y, other := run(b, o, wd, bd, xd, func() { after = collected() })
+					want, wantOther := run(kernels.Checked(naive.Backend{}), o, wd, bd, xd, func() {})
+					assertClose(t, "outputs", y, want)
+					assertClose(t, "the other tensors", other, wantOther)
+					if wantN := map[bool]int32{true: 2, false: 0}[o.settles]; after != wantN {
+						t.Errorf("after %s, %d answers collected, want %d (settles: %v)", o.name, after, wantN, o.settles)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestPendingAcrossBackends: two Backends on one pool (the worker wraps the
+// pool anew for each run) share its helpers, so a call one of them left
+// pending is collected before the other hands out its own, and each gets
+// its own outputs.
+func TestPendingAcrossBackends(t *testing.T) {
+	s := kernels.ConvShape{Cin: 3, Cout: 5, H: 6, W: 4}
+	for _, sp := range splits {
+		t.Run(sp.name, func(t *testing.T) {
+			p := newPool(t, 2, true, sp.pixelWeights, func(int) pool.Helper { return pool.NewLocal(0, false) })
+			a, b := p.Wrap(cpu.New(1)), p.Wrap(cpu.New(1))
+			r := rand.New(rand.NewPCG(6, 6))
+			wd, bd := kerneltest.Normal(r, s.Cout*s.Cin*9, 0.3), kerneltest.Uniform(r, s.Cout, -0.1, 0.1)
+			xa, xb := kerneltest.Uniform(r, s.Cin*s.H*s.W, -1, 1), kerneltest.Uniform(r, s.Cin*s.H*s.W, -1, 1)
+			ya, _ := a.Alloc(s.Cout * s.H * s.W)
+			yb, _ := b.Alloc(s.Cout * s.H * s.W)
+			a.Conv3x3(ya, kerneltest.Upload(t, a, xa), kerneltest.Upload(t, a, wd), kerneltest.Upload(t, a, bd), s)
+			b.Conv3x3(yb, kerneltest.Upload(t, b, xb), kerneltest.Upload(t, b, wd), kerneltest.Upload(t, b, bd), s)
+			ref := naive.Backend{}
+			for _, c := range []struct {
+				name string
+				got  []float32
+				x    []float32
+			}{{"first backend", kerneltest.Download(t, a, ya), xa}, {"second backend", kerneltest.Download(t, b, yb), xb}} {
+				want, _ := ref.Alloc(s.Cout * s.H * s.W)
+				ref.Conv3x3(want, kerneltest.Upload(t, ref, c.x), kerneltest.Upload(t, ref, wd), kerneltest.Upload(t, ref, bd), s)
+				assertClose(t, c.name, c.got, kerneltest.Download(t, ref, want))
+			}
+		})
+	}
+}
