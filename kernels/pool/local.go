@@ -22,8 +22,9 @@ type Local struct {
 }
 
 type localResult struct {
-	out []float32
-	err error
+	out  []float32
+	took time.Duration
+	err  error
 }
 
 // NewLocal starts an in-process helper. exitAt > 0 makes its exitAt-th
@@ -60,6 +61,7 @@ func (l *Local) Send(t Task) error {
 	return l.post(func() {
 		n, err := l.srv.OutLen(t)
 		var out []float32
+		t0 := time.Now()
 		if err == nil {
 			out = make([]float32, n)
 			err = l.srv.Run(t, out)
@@ -67,7 +69,7 @@ func (l *Local) Send(t Task) error {
 		if err != nil && errors.Is(err, ErrExit) && l.silent {
 			return // died: no answer
 		}
-		l.out <- localResult{out: out, err: err}
+		l.out <- localResult{out: out, took: time.Since(t0), err: err}
 	})
 }
 
@@ -82,19 +84,19 @@ func (l *Local) post(f func()) error {
 }
 
 // Receive waits for the last task's output.
-func (l *Local) Receive(out []float32, timeout time.Duration) error {
+func (l *Local) Receive(out []float32, timeout time.Duration) (time.Duration, error) {
 	select {
 	case r := <-l.out:
 		if r.err != nil {
-			return r.err
+			return 0, r.err
 		}
 		if len(r.out) != len(out) {
-			return fmt.Errorf("pool: the helper returned %d elements, want %d", len(r.out), len(out))
+			return 0, fmt.Errorf("pool: the helper returned %d elements, want %d", len(r.out), len(out))
 		}
 		copy(out, r.out)
-		return nil
+		return r.took, nil
 	case <-time.After(timeout):
-		return fmt.Errorf("pool: no answer from the helper within %v", timeout.Round(time.Millisecond))
+		return 0, fmt.Errorf("pool: no answer from the helper within %v", timeout.Round(time.Millisecond))
 	}
 }
 

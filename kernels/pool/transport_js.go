@@ -352,7 +352,7 @@ func (h *jsHelper) Send(t Task) error {
 
 // Receive waits for the task's answer. An answer already in takes no
 // timer: under WebAssembly each one costs a setTimeout and a clearTimeout.
-func (h *jsHelper) Receive(out []float32, timeout time.Duration) error {
+func (h *jsHelper) Receive(out []float32, timeout time.Duration) (time.Duration, error) {
 	select {
 	case d := <-h.replies:
 		return h.answer(out, d)
@@ -362,28 +362,30 @@ func (h *jsHelper) Receive(out []float32, timeout time.Duration) error {
 	case d := <-h.replies:
 		return h.answer(out, d)
 	case <-time.After(timeout):
-		return fmt.Errorf("no answer within %v", timeout.Round(time.Second))
+		return 0, fmt.Errorf("no answer within %v", timeout.Round(time.Second))
 	}
 }
 
-// answer takes the helper's answer d into out.
-func (h *jsHelper) answer(out []float32, d js.Value) error {
+// answer takes the helper's answer d into out and returns the compute
+// time it reports.
+func (h *jsHelper) answer(out []float32, d js.Value) (time.Duration, error) {
 	if d.Get("type").String() != "result" {
-		return errors.New(d.Get("message").String())
+		return 0, errors.New(d.Get("message").String())
 	}
+	var took time.Duration
 	if v := d.Get("ms"); v.Type() == js.TypeNumber {
-		h.p.helperTime(time.Duration(v.Float() * float64(time.Millisecond)))
+		took = time.Duration(v.Float() * float64(time.Millisecond))
 	}
 	if h.in != nil { // shared memory: the output is in h.out
-		return fromJS(out, h.out)
+		return took, fromJS(out, h.out)
 	}
 	h.spare = d.Get("spare")
 	buf := d.Get("out")
 	if err := fromJS(out, buf); err != nil {
-		return err
+		return 0, err
 	}
 	h.spareO = buf
-	return nil
+	return took, nil
 }
 
 // Close has the page terminate the worker.
