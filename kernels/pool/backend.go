@@ -324,24 +324,25 @@ func (b *Backend) finish(c *call) {
 	local(0, c.mine)
 	t2 := time.Now()
 	samples := make([]sample, 0, len(c.shares)+1)
-	samples = append(samples, sample{units: c.mine.hi - c.mine.lo, took: t2.Sub(t1)})
-	var trips []time.Duration
+	samples = append(samples, sample{units: c.mine.hi - c.mine.lo, took: t2.Sub(t1), delay: t1.Sub(c.t1)})
 	timeout := max(b.p.opts.Timeout, 20*t2.Sub(t1))
 	done := 0
 	var redo time.Duration
 	for i, sh := range c.shares {
 		if sh.sent {
 			d := b.outOf(j, i+1, sh.r)
-			t := time.Now()
-			took, err := sh.m.h.Receive(d, timeout)
+			tm, err := sh.m.h.Receive(d, timeout)
 			if err == nil {
-				b.p.helperTime(took)
-				samples = append(samples, sample{m: sh.m, units: sh.r.hi - sh.r.lo, took: took})
-				// An answer that came while the caller waited for it
-				// times the round trip; one already in does not.
-				if now := time.Now(); now.Sub(t) > waited && took > 0 {
-					trips = append(trips, now.Sub(sh.at)-took)
+				b.p.helperTime(tm.Took)
+				smp := sample{m: sh.m, units: sh.r.hi - sh.r.lo, took: tm.Took, delay: -1}
+				if !tm.Start.IsZero() && !tm.Done.IsZero() {
+					// The output is back the delivery time after the
+					// helper answered; the way back is taken to be as long
+					// as the way there (start − sent), which is timed
+					// whether or not the caller was waiting.
+					smp.delay = tm.Done.Add(tm.Start.Sub(sh.at)).Sub(c.t1) - tm.Took
 				}
+				samples = append(samples, smp)
 				j.place(sh.r, d)
 				done++
 				continue
@@ -352,14 +353,9 @@ func (b *Backend) finish(c *call) {
 		local(i+1, sh.r)
 		redo += time.Since(t)
 	}
-	b.p.record(j.key, samples, t1.Sub(c.t1), trips)
+	b.p.record(j.key, samples)
 	b.p.count(done, c.t1.Sub(c.t0), t2.Sub(t1)+redo, time.Since(t2)-redo)
 }
-
-// waited is how long a Receive must wait for its answer to time the
-// helper's round trip: an answer already in comes back faster (under
-// WebAssembly, once the caller yields to the browser's messages).
-const waited = 500 * time.Microsecond
 
 // Conv3x3Backward splits the input channels (or, for small weights, the
 // pixels) over the caller and the helpers: each computes dx's rows of its

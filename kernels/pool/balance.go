@@ -5,15 +5,20 @@ import "time"
 // Sizing the shares by measurement.
 //
 // Equal shares finish at different times: a helper's answer comes back
-// after a round trip through the browser's messages (about 1.5 ms a call
-// under Go's WebAssembly), and the caller starts its own share only when
-// it settles the call, after whatever independent work it did first (the
-// losses of the layer before: Pass.ForwardEach). So each key (a layer's
-// weights, one direction) keeps what its last calls took: each
-// participant's cost per unit of work (a pixel or a channel) and the
-// caller's delay before its share; the pool keeps the round trip. The next
+// after a round trip through the browser's messages and copies (1–2 ms a
+// call under Go's WebAssembly), and the caller starts its own share only
+// when it settles the call, after whatever independent work it did first
+// (the losses of the layer before: Pass.ForwardEach). So each key (a
+// layer's weights, one direction) keeps what its last calls took: each
+// participant's cost per unit of work (a pixel) and its delay. The next
 // call gives each participant the units that make all of them finish
 // together (cut).
+//
+// A helper's delay is timed from the times it reports (when it took the
+// task up and when it answered, on a clock the browser shares between
+// workers), not from when the caller found its answer: the caller finds
+// it only once its own share is done, so timing that would count the
+// caller's share as the helper's delay and hand the caller ever more.
 
 // ewma is an exponentially weighted mean (weight alpha on the newest
 // sample) that drops the first sample: a participant's first share of a
@@ -40,11 +45,30 @@ func (e *ewma) add(x float64) {
 // known reports whether e holds a mean.
 func (e ewma) known() bool { return e.n > 1 }
 
-// keyStats is what the calls of one key took.
+// keyStats is what the calls of one key took: each participant's ms per
+// unit of its share (a helper's own compute time) and its delay, in ms
+// from the end of handing out the shares: to the start of the caller's own
+// share, or to a helper's output being back, beyond its compute time.
 type keyStats struct {
-	caller  ewma             // ms per unit of the caller's share
-	helpers map[*member]ewma // ms per unit of each helper's share (its own compute time)
-	delay   ewma             // ms from handing out the shares to starting the caller's
+	cost, delay map[*member]*ewma // by participant; the caller is nil
+}
+
+// of returns the participant's mean in m, made on first use.
+func of(m map[*member]*ewma, who *member) *ewma {
+	e := m[who]
+	if e == nil {
+		e = &ewma{}
+		m[who] = e
+	}
+	return e
+}
+
+// sample is what one participant's share of a call took.
+type sample struct {
+	m     *member // nil: the caller
+	units int
+	took  time.Duration // its compute time (a helper's as it reports it)
+	delay time.Duration // see keyStats; negative: unknown
 }
 
 // cut divides units of work among participants that start after off[i]
@@ -111,16 +135,6 @@ func ranges(sizes []int) []span {
 	return rs
 }
 
-// sample is what one participant's share of a call took.
-type sample struct {
-	m     *member // nil: the caller
-	units int
-	took  time.Duration // its compute time (a helper's as it reports it)
-}
-
-// ms is d in milliseconds.
-func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
 // shares returns the ranges of a call of key over units (pixels when
 // pixels, else channels): the caller's first when main, then each of
 // ms's. A split by pixels is sized by measurement, with equal shares until
@@ -142,54 +156,43 @@ func (p *Pool) shares(key, units int, ms []*member, main, pixels bool) []span {
 	defer p.mu.Unlock()
 	st := p.stats[key]
 	if st == nil {
-		st = &keyStats{helpers: map[*member]ewma{}}
+		st = &keyStats{cost: map[*member]*ewma{}, delay: map[*member]*ewma{}}
 		p.stats[key] = st
 	}
-	var cost, off []float64
+	who := ms
 	if main {
-		if !st.caller.known() {
+		who = append([]*member{nil}, ms...)
+	}
+	cost, off := make([]float64, len(who)), make([]float64, len(who))
+	for i, m := range who {
+		c, d := of(st.cost, m), of(st.delay, m)
+		if !c.known() || !d.known() {
 			return equal
 		}
-		cost, off = append(cost, st.caller.v), append(off, st.delay.v)
-	}
-	for _, m := range ms {
-		e := st.helpers[m]
-		if !e.known() {
-			return equal
-		}
-		cost, off = append(cost, e.v), append(off, p.latency.v)
-	}
-	for i := range cost {
-		cost[i] = max(cost[i], 1e-9)
+		cost[i], off[i] = max(c.v, 1e-9), max(d.v, 0)
 	}
 	return ranges(cut(units, cost, off, max(1, units/(8*parts))))
 }
 
-// record adds what a call of key took: its participants' samples, the
-// caller's delay before its share (when it had one) and the helpers'
-// round trips beyond their compute time (trips).
-func (p *Pool) record(key int, samples []sample, delay time.Duration, trips []time.Duration) {
+// record adds what a call of key took: each participant's sample.
+func (p *Pool) record(key int, samples []sample) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, d := range trips {
-		p.latency.add(max(0, msOf(d))) // below 0: the helper's clock and ours disagree
-	}
 	st := p.stats[key]
 	if st == nil {
-		return // forgotten meanwhile
+		return // forgotten meanwhile, or never planned by measurement
 	}
 	for _, s := range samples {
-		if s.units <= 0 || s.took <= 0 {
+		if s.units <= 0 || s.took <= 0 || s.delay < 0 {
 			continue
 		}
-		per := msOf(s.took) / float64(s.units)
-		if s.m == nil {
-			st.caller.add(per)
-			st.delay.add(msOf(delay))
-			continue
+		of(st.cost, s.m).add(msOf(s.took) / float64(s.units))
+		of(st.delay, s.m).add(msOf(s.delay))
+		if s.m != nil {
+			p.latency.add(msOf(s.delay))
 		}
-		e := st.helpers[s.m]
-		e.add(per)
-		st.helpers[s.m] = e
 	}
 }
+
+// msOf is d in milliseconds.
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -22,9 +22,9 @@ type Local struct {
 }
 
 type localResult struct {
-	out  []float32
-	took time.Duration
-	err  error
+	out []float32
+	tm  Timing
+	err error
 }
 
 // NewLocal starts an in-process helper. exitAt > 0 makes its exitAt-th
@@ -69,7 +69,7 @@ func (l *Local) Send(t Task) error {
 		if err != nil && errors.Is(err, ErrExit) && l.silent {
 			return // died: no answer
 		}
-		l.out <- localResult{out: out, took: time.Since(t0), err: err}
+		l.out <- localResult{out: out, tm: Timing{Took: time.Since(t0), Start: t0, Done: time.Now()}, err: err}
 	})
 }
 
@@ -84,19 +84,19 @@ func (l *Local) post(f func()) error {
 }
 
 // Receive waits for the last task's output.
-func (l *Local) Receive(out []float32, timeout time.Duration) (time.Duration, error) {
+func (l *Local) Receive(out []float32, timeout time.Duration) (Timing, error) {
 	select {
 	case r := <-l.out:
 		if r.err != nil {
-			return 0, r.err
+			return Timing{}, r.err
 		}
 		if len(r.out) != len(out) {
-			return 0, fmt.Errorf("pool: the helper returned %d elements, want %d", len(r.out), len(out))
+			return Timing{}, fmt.Errorf("pool: the helper returned %d elements, want %d", len(r.out), len(out))
 		}
 		copy(out, r.out)
-		return r.took, nil
+		return r.tm, nil
 	case <-time.After(timeout):
-		return 0, fmt.Errorf("pool: no answer from the helper within %v", timeout.Round(time.Millisecond))
+		return Timing{}, fmt.Errorf("pool: no answer from the helper within %v", timeout.Round(time.Millisecond))
 	}
 }
 

@@ -125,11 +125,19 @@ type Helper interface {
 	Send(t Task) error
 	// Receive waits for the output of the task sent last and copies it into
 	// out, or fails: the helper reported an error, its worker died, or it
-	// did not answer within timeout. took is the helper's own compute time
-	// for the task, as it reports it.
-	Receive(out []float32, timeout time.Duration) (took time.Duration, err error)
+	// did not answer within timeout. It returns the task's timing as the
+	// helper reports it.
+	Receive(out []float32, timeout time.Duration) (Timing, error)
 	// Close stops the helper.
 	Close()
+}
+
+// Timing is a task's timing as its helper reports it: its own compute
+// time, and when it took the task up and when it answered, on the
+// caller's clock (zero when unknown).
+type Timing struct {
+	Took        time.Duration
+	Start, Done time.Time
 }
 
 // Options tune a Pool.
@@ -179,8 +187,9 @@ type Status struct {
 	// HelperMS is the helpers' own compute time, summed over helpers (as
 	// they report it).
 	HelperMS float64 `json:"helper_ms"`
-	// LatencyMS is a helper's round trip beyond its compute time, as the
-	// shares are sized by it (balance.go): the mean of the recent ones.
+	// LatencyMS is how long after a call's shares are handed out a
+	// helper's output is back, beyond its compute time (balance.go): the
+	// recent mean over helpers.
 	LatencyMS float64 `json:"latency_ms"`
 	// Helper describes the first helper's CPU backend (its kernels), as it
 	// reports it when it starts (in the browser only).
@@ -228,8 +237,8 @@ type Pool struct {
 	// pending is the split call handed out and not yet collected (settle),
 	// or nil.
 	pending *call
-	// stats are what each key's calls took, latency a helper's round trip
-	// beyond its compute time (balance.go).
+	// stats are what each key's calls took, latency the helpers' delays
+	// (balance.go) over every key, for Status.
 	stats   map[int]*keyStats
 	latency ewma
 	// OnChange, when set, is called (without the pool's lock) whenever the

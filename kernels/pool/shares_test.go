@@ -44,14 +44,15 @@ func (s *slowed) Load(key int, sl pool.Slice) error {
 	return s.Helper.Load(key, sl)
 }
 
-func (s *slowed) Receive(out []float32, timeout time.Duration) (time.Duration, error) {
-	took, err := s.Helper.Receive(out, timeout)
-	took = time.Duration(float64(took) * s.factor)
+func (s *slowed) Receive(out []float32, timeout time.Duration) (pool.Timing, error) {
+	tm, err := s.Helper.Receive(out, timeout)
+	tm.Took = time.Duration(float64(tm.Took) * s.factor)
+	tm.Done = tm.Start.Add(tm.Took)
 	s.mu.Lock()
 	sent := s.sent
 	s.mu.Unlock()
-	time.Sleep(time.Until(sent.Add(took)))
-	return took, err
+	time.Sleep(time.Until(sent.Add(tm.Took)))
+	return tm, err
 }
 
 func (s *slowed) last() (units, loads int) {

@@ -352,7 +352,7 @@ func (h *jsHelper) Send(t Task) error {
 
 // Receive waits for the task's answer. An answer already in takes no
 // timer: under WebAssembly each one costs a setTimeout and a clearTimeout.
-func (h *jsHelper) Receive(out []float32, timeout time.Duration) (time.Duration, error) {
+func (h *jsHelper) Receive(out []float32, timeout time.Duration) (Timing, error) {
 	select {
 	case d := <-h.replies:
 		return h.answer(out, d)
@@ -362,31 +362,52 @@ func (h *jsHelper) Receive(out []float32, timeout time.Duration) (time.Duration,
 	case d := <-h.replies:
 		return h.answer(out, d)
 	case <-time.After(timeout):
-		return 0, fmt.Errorf("no answer within %v", timeout.Round(time.Second))
+		return Timing{}, fmt.Errorf("no answer within %v", timeout.Round(time.Second))
 	}
 }
 
-// answer takes the helper's answer d into out and returns the compute
-// time it reports.
-func (h *jsHelper) answer(out []float32, d js.Value) (time.Duration, error) {
+// answer takes the helper's answer d into out and returns the timing it
+// reports (its times on the shared clock, moved onto ours).
+func (h *jsHelper) answer(out []float32, d js.Value) (Timing, error) {
 	if d.Get("type").String() != "result" {
-		return 0, errors.New(d.Get("message").String())
+		return Timing{}, errors.New(d.Get("message").String())
 	}
-	var took time.Duration
+	var tm Timing
 	if v := d.Get("ms"); v.Type() == js.TypeNumber {
-		took = time.Duration(v.Float() * float64(time.Millisecond))
+		tm.Took = msDuration(v.Float())
+	}
+	if t0, t1 := d.Get("t0"), d.Get("t1"); t0.Type() == js.TypeNumber && t1.Type() == js.TypeNumber {
+		now, at := time.Now(), clock.now()
+		tm.Start, tm.Done = now.Add(-msDuration(at-t0.Float())), now.Add(-msDuration(at-t1.Float()))
 	}
 	if h.in != nil { // shared memory: the output is in h.out
-		return took, fromJS(out, h.out)
+		return tm, fromJS(out, h.out)
 	}
 	h.spare = d.Get("spare")
 	buf := d.Get("out")
 	if err := fromJS(out, buf); err != nil {
-		return 0, err
+		return Timing{}, err
 	}
 	h.spareO = buf
-	return took, nil
+	return tm, nil
 }
+
+// sharedClock reads the clock the browser shares between a page's workers:
+// performance.timeOrigin + performance.now(), in ms.
+type sharedClock struct {
+	perf   js.Value
+	origin float64
+}
+
+var clock = func() sharedClock {
+	p := js.Global().Get("performance")
+	return sharedClock{perf: p, origin: p.Get("timeOrigin").Float()}
+}()
+
+func (c sharedClock) now() float64 { return c.origin + c.perf.Call("now").Float() }
+
+// msDuration is ms milliseconds.
+func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
 
 // Close has the page terminate the worker.
 func (h *jsHelper) Close() {
