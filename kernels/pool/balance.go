@@ -45,12 +45,28 @@ func (e *ewma) add(x float64) {
 // known reports whether e holds a mean.
 func (e ewma) known() bool { return e.n > 1 }
 
-// keyStats is what the calls of one key took: each participant's ms per
-// unit of its share (a helper's own compute time) and its delay, in ms
-// from the end of handing out the shares: to the start of the caller's own
-// share, or to a helper's output being back, beyond its compute time.
+// keyStats is what the calls of one key took: the caller's and the
+// helpers' ms per unit of a share (a helper's own compute time) and their
+// delay, in ms from the end of handing out the shares: to the start of the
+// caller's own share, or to a helper's output being back, beyond its
+// compute time. The helpers share one mean: they are alike, and what tells
+// one from another here is the moment's scheduling on the device's cores,
+// which the next call does not repeat (sizing their shares apart made two
+// helpers slower on the 2-core machine of BENCHMARKS.md); the caller
+// differs from them every call, by its delay.
 type keyStats struct {
-	cost, delay map[*member]*ewma // by participant; the caller is nil
+	cost, delay map[*member]*ewma // the caller's under nil, the helpers' under helpers
+}
+
+// helpers is the key of the helpers' means in keyStats.
+var helpers = &member{}
+
+// class is who's key in keyStats.
+func class(who *member) *member {
+	if who == nil {
+		return nil
+	}
+	return helpers
 }
 
 // of returns the participant's mean in m, made on first use.
@@ -137,8 +153,9 @@ func ranges(sizes []int) []span {
 
 // shares returns the ranges of a call of key over units (pixels when
 // pixels, else channels): the caller's first when main, then each of
-// ms's. A split by pixels is sized by measurement, with equal shares until
-// each participant has been measured on key. A split by channels stays
+// ms's. A split by pixels is sized by measurement (the helpers' shares
+// equal), with equal shares until the caller and the helpers have been
+// measured on key. A split by channels stays
 // equal: a share's cost there is not proportional to its channels (every
 // share packs the whole im2col operand), and a helper keeps the weight
 // slice of its range, so a new range would mean sending and packing a new
@@ -165,7 +182,7 @@ func (p *Pool) shares(key, units int, ms []*member, main, pixels bool) []span {
 	}
 	cost, off := make([]float64, len(who)), make([]float64, len(who))
 	for i, m := range who {
-		c, d := of(st.cost, m), of(st.delay, m)
+		c, d := of(st.cost, class(m)), of(st.delay, class(m))
 		if !c.known() || !d.known() {
 			return equal
 		}
@@ -186,8 +203,8 @@ func (p *Pool) record(key int, samples []sample) {
 		if s.units <= 0 || s.took <= 0 || s.delay < 0 {
 			continue
 		}
-		of(st.cost, s.m).add(msOf(s.took) / float64(s.units))
-		of(st.delay, s.m).add(msOf(s.delay))
+		of(st.cost, class(s.m)).add(msOf(s.took) / float64(s.units))
+		of(st.delay, class(s.m)).add(msOf(s.delay))
 		if s.m != nil {
 			p.latency.add(msOf(s.delay))
 		}
