@@ -61,16 +61,12 @@ type share struct {
 	m    *member
 	r    span
 	sent bool
-	at   time.Time // when it was sent
 }
 
-// plan returns the helpers that take part in a call of key (flops,
-// units of work: pixels or channels) and the ranges: ranges[0] is the
-// caller's (empty without MainShare), ranges[i+1] helper i's. No helper
-// means the caller does it all. The ranges are sized by what the key's
-// last calls took (balance.go); equal until every participant has been
-// measured.
-func (b *Backend) plan(key int, flops float64, units int, pixels bool) ([]*member, []span) {
+// plan returns the helpers that take part in a call of flops and the
+// channel ranges: ranges[0] is the caller's (empty without MainShare),
+// ranges[i+1] helper i's. No helper means the caller does it all.
+func (b *Backend) plan(flops float64, channels int) ([]*member, []span) {
 	if flops < b.p.opts.MinFLOPs {
 		return nil, nil
 	}
@@ -82,16 +78,15 @@ func (b *Backend) plan(key int, flops float64, units int, pixels bool) ([]*membe
 	if b.p.opts.MainShare {
 		main = 1
 	}
-	parts := min(len(ms)+main, units)
+	parts := min(len(ms)+main, channels)
 	if parts < 1+main {
 		return nil, nil
 	}
-	ms = ms[:parts-main]
-	rs := b.p.shares(key, units, ms, main == 1, pixels)
+	rs := split(channels, parts)
 	if main == 0 {
-		rs = append([]span{{0, 0}}, rs...)
+		return ms[:parts], append([]span{{0, 0}}, rs...)
 	}
-	return ms, rs
+	return ms[:parts-1], rs
 }
 
 // ensure loads key's slice for range r (with the biases of tensor id
@@ -121,15 +116,15 @@ func (b *Backend) fail(m *member, err error) { b.p.Lost(m.h, m.name, err) }
 // weights are at most Options.PixelWeights floats).
 func (b *Backend) byPixels(s kernels.ConvShape) bool { return s.Cin*s.Cout*9 <= b.p.opts.PixelWeights }
 
-// planConv plans a convolution of s under key whose split by channels
-// cuts channels: by pixels (pixels is then true; the ranges are pixels) or
-// by channels; no helpers (ms nil) means the caller does it all (plan).
-func (b *Backend) planConv(key int, s kernels.ConvShape, channels int) (pixels bool, ms []*member, rs []span) {
+// planConv plans a convolution of s whose split by channels cuts
+// channels: by pixels (pixels is then true; the ranges are pixels) or by
+// channels; no helpers (ms nil) means the caller does it all (plan).
+func (b *Backend) planConv(s kernels.ConvShape, channels int) (pixels bool, ms []*member, rs []span) {
 	units := channels
 	if pixels = b.byPixels(s); pixels {
 		units = s.H * s.W
 	}
-	ms, rs = b.plan(key, s.FLOPs(), units, pixels)
+	ms, rs = b.plan(s.FLOPs(), units)
 	return pixels, ms, rs
 }
 
@@ -184,15 +179,14 @@ func (j *job) place(r span, part []float32) {
 func (b *Backend) Conv3x3(dst, x, w, bias kernels.Tensor, s kernels.ConvShape) {
 	b.p.settle()
 	b.p.forget(dst)
-	key := 2*b.p.id(w) + int(Forward)
-	pixels, ms, rs := b.planConv(key, s, s.Cout)
+	pixels, ms, rs := b.planConv(s, s.Cout)
 	if ms == nil {
 		b.Backend.Conv3x3(dst, x, w, bias, s)
 		return
 	}
 	k := s.Cin * 9
 	W, B := naive.Data(w), naive.Data(bias)
-	j := &job{key: key, bias: b.p.id(bias), s: s, in: naive.Data(x), rows: s.Cout, out: naive.Data(dst), pixels: pixels}
+	j := &job{key: 2*b.p.id(w) + int(Forward), bias: b.p.id(bias), s: s, in: naive.Data(x), rows: s.Cout, out: naive.Data(dst), pixels: pixels}
 	if pixels {
 		j.local = func(r span, d []float32) {
 			kw := b.p.keep(j.key, span{}, func() (*cpu.Weights, error) { return cpu.NewWeights(W, s.Cin, s.Cout) })
@@ -238,7 +232,7 @@ func (b *Backend) split(ms []*member, rs []span, j *job) {
 			b.fail(m, err)
 			continue
 		}
-		c.shares[i].sent, c.shares[i].at = true, time.Now()
+		c.shares[i].sent = true
 	}
 	c.t1 = time.Now()
 	b.p.mu.Lock()
@@ -309,8 +303,7 @@ func (c *call) dependsOn(writes, reads []kernels.Tensor) bool {
 }
 
 // finish computes c's caller's range, then collects the helpers' outputs,
-// computing here the share of any helper that failed, and records what
-// each took (balance.go).
+// computing here the share of any helper that failed.
 func (b *Backend) finish(c *call) {
 	j := c.j
 	t1 := time.Now()
@@ -323,26 +316,14 @@ func (b *Backend) finish(c *call) {
 	}
 	local(0, c.mine)
 	t2 := time.Now()
-	samples := make([]sample, 0, len(c.shares)+1)
-	samples = append(samples, sample{units: c.mine.hi - c.mine.lo, took: t2.Sub(t1), delay: t1.Sub(c.t1)})
 	timeout := max(b.p.opts.Timeout, 20*t2.Sub(t1))
 	done := 0
 	var redo time.Duration
 	for i, sh := range c.shares {
 		if sh.sent {
 			d := b.outOf(j, i+1, sh.r)
-			tm, err := sh.m.h.Receive(d, timeout)
+			err := sh.m.h.Receive(d, timeout)
 			if err == nil {
-				b.p.helperTime(tm.Took)
-				smp := sample{m: sh.m, units: sh.r.hi - sh.r.lo, took: tm.Took, delay: -1}
-				if !tm.Start.IsZero() && !tm.Done.IsZero() {
-					// The output is back the delivery time after the
-					// helper answered; the way back is taken to be as long
-					// as the way there (start − sent), which is timed
-					// whether or not the caller was waiting.
-					smp.delay = tm.Done.Add(tm.Start.Sub(sh.at)).Sub(c.t1) - tm.Took
-				}
-				samples = append(samples, smp)
 				j.place(sh.r, d)
 				done++
 				continue
@@ -353,7 +334,6 @@ func (b *Backend) finish(c *call) {
 		local(i+1, sh.r)
 		redo += time.Since(t)
 	}
-	b.p.record(j.key, samples)
 	b.p.count(done, c.t1.Sub(c.t0), t2.Sub(t1)+redo, time.Since(t2)-redo)
 }
 
@@ -364,8 +344,7 @@ func (b *Backend) finish(c *call) {
 func (b *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvShape) {
 	b.p.settle()
 	b.p.forget(dx)
-	key := 2*b.p.id(w) + int(InputGrad)
-	pixels, ms, rs := b.planConv(key, s, s.Cin)
+	pixels, ms, rs := b.planConv(s, s.Cin)
 	if ms == nil {
 		b.Backend.Conv3x3Backward(dx, dy, y, w, s)
 		return
@@ -376,7 +355,7 @@ func (b *Backend) Conv3x3Backward(dx, dy, y, w kernels.Tensor, s kernels.ConvSha
 	b.masked = grow(b.masked, n)
 	g := b.masked
 	cpu.MaskReLU(g, naive.Data(dy), naive.Data(y))
-	j := &job{key: key, s: s, in: g, rows: s.Cin, out: naive.Data(dx), pixels: pixels}
+	j := &job{key: 2*b.p.id(w) + int(InputGrad), s: s, in: g, rows: s.Cin, out: naive.Data(dx), pixels: pixels}
 	if pixels {
 		j.local = func(r span, d []float32) {
 			kw := b.p.keep(j.key, span{}, func() (*cpu.Weights, error) { return cpu.NewWeights(W, s.Cin, s.Cout) })

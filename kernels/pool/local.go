@@ -23,7 +23,6 @@ type Local struct {
 
 type localResult struct {
 	out []float32
-	tm  Timing
 	err error
 }
 
@@ -61,7 +60,6 @@ func (l *Local) Send(t Task) error {
 	return l.post(func() {
 		n, err := l.srv.OutLen(t)
 		var out []float32
-		t0 := time.Now()
 		if err == nil {
 			out = make([]float32, n)
 			err = l.srv.Run(t, out)
@@ -69,7 +67,7 @@ func (l *Local) Send(t Task) error {
 		if err != nil && errors.Is(err, ErrExit) && l.silent {
 			return // died: no answer
 		}
-		l.out <- localResult{out: out, tm: Timing{Took: time.Since(t0), Start: t0, Done: time.Now()}, err: err}
+		l.out <- localResult{out: out, err: err}
 	})
 }
 
@@ -84,19 +82,19 @@ func (l *Local) post(f func()) error {
 }
 
 // Receive waits for the last task's output.
-func (l *Local) Receive(out []float32, timeout time.Duration) (Timing, error) {
+func (l *Local) Receive(out []float32, timeout time.Duration) error {
 	select {
 	case r := <-l.out:
 		if r.err != nil {
-			return Timing{}, r.err
+			return r.err
 		}
 		if len(r.out) != len(out) {
-			return Timing{}, fmt.Errorf("pool: the helper returned %d elements, want %d", len(r.out), len(out))
+			return fmt.Errorf("pool: the helper returned %d elements, want %d", len(r.out), len(out))
 		}
 		copy(out, r.out)
-		return r.tm, nil
+		return nil
 	case <-time.After(timeout):
-		return Timing{}, fmt.Errorf("pool: no answer from the helper within %v", timeout.Round(time.Millisecond))
+		return fmt.Errorf("pool: no answer from the helper within %v", timeout.Round(time.Millisecond))
 	}
 }
 

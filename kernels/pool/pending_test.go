@@ -21,7 +21,7 @@ type receipts struct {
 	n atomic.Int32
 }
 
-func (r *receipts) Receive(out []float32, timeout time.Duration) (pool.Timing, error) {
+func (r *receipts) Receive(out []float32, timeout time.Duration) error {
 	r.n.Add(1)
 	return r.Helper.Receive(out, timeout)
 }

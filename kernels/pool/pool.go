@@ -29,19 +29,9 @@
 // packed as the GEMM's operand (cpu.Weights), as the caller keeps its own
 // share: packing weights is slow under WebAssembly and the same on every
 // call. A tensor that is rewritten or freed is dropped from the helpers
-// and the caller. Per call only the activations travel.
-//
-// A split call returns as soon as the shares are handed out: it is
-// pending until the first operation that depends on it (one that reads
-// its output, or writes its input, output or weights; any read back to the
-// host), which collects it first. Meanwhile the caller goes on with
-// independent work — a stage computes each layer's losses while the next
-// convolution runs (model.Pass.ForwardEach). When it is collected the
-// calling worker computes its own share (see Options.MainShare), then
-// copies the helpers' rows into the output. A split by pixels is sized by
-// measurement (balance.go): each participant's speed on that layer, the
-// caller's delay before its share and a helper's round trip, so that all
-// finish together.
+// and the caller. Per call only the activations travel. The calling worker
+// computes one share itself (see Options.MainShare) while the helpers
+// compute theirs, then copies their rows into the output.
 //
 // A helper that fails — it reports an error, its worker dies, or it does
 // not answer within the timeout — costs speed, not the run: its share of
@@ -125,19 +115,10 @@ type Helper interface {
 	Send(t Task) error
 	// Receive waits for the output of the task sent last and copies it into
 	// out, or fails: the helper reported an error, its worker died, or it
-	// did not answer within timeout. It returns the task's timing as the
-	// helper reports it.
-	Receive(out []float32, timeout time.Duration) (Timing, error)
+	// did not answer within timeout.
+	Receive(out []float32, timeout time.Duration) error
 	// Close stops the helper.
 	Close()
-}
-
-// Timing is a task's timing as its helper reports it: its own compute
-// time, and when it took the task up and when it answered, on the
-// caller's clock (zero when unknown).
-type Timing struct {
-	Took        time.Duration
-	Start, Done time.Time
 }
 
 // Options tune a Pool.
@@ -185,12 +166,8 @@ type Status struct {
 	SendMS  float64 `json:"send_ms"`
 	WaitMS  float64 `json:"wait_ms"`
 	// HelperMS is the helpers' own compute time, summed over helpers (as
-	// they report it).
+	// they report it; in the browser only).
 	HelperMS float64 `json:"helper_ms"`
-	// LatencyMS is how long after a call's shares are handed out a
-	// helper's output is back, beyond its compute time (balance.go): the
-	// recent mean over helpers.
-	LatencyMS float64 `json:"latency_ms"`
 	// Helper describes the first helper's CPU backend (its kernels), as it
 	// reports it when it starts (in the browser only).
 	Helper string `json:"helper,omitempty"`
@@ -237,10 +214,6 @@ type Pool struct {
 	// pending is the split call handed out and not yet collected (settle),
 	// or nil.
 	pending *call
-	// stats are what each key's calls took, latency the helpers' delays
-	// (balance.go) over every key, for Status.
-	stats   map[int]*keyStats
-	latency ewma
 	// OnChange, when set, is called (without the pool's lock) whenever the
 	// status changes: a helper joins or is lost.
 	OnChange func(Status)
@@ -249,7 +222,7 @@ type Pool struct {
 // New returns an empty pool that expects requested helpers to start
 // (transport names how they receive data: "transfer" or "shared").
 func New(requested int, transport string, opts Options) *Pool {
-	return &Pool{opts: opts, requested: requested, starting: requested, transport: transport, ids: map[any]int{}, kept: map[int]keptShare{}, stats: map[int]*keyStats{}}
+	return &Pool{opts: opts, requested: requested, starting: requested, transport: transport, ids: map[any]int{}, kept: map[int]keptShare{}}
 }
 
 // keptShare is the caller's share of one key's weights: its range (the
@@ -286,7 +259,7 @@ func (p *Pool) Status() Status {
 func (p *Pool) status() Status {
 	return Status{Requested: p.requested, Running: len(p.members), Starting: p.starting, Transport: p.transport,
 		MainShare: p.opts.MainShare, Tasks: p.tasks, Loads: p.loads, Lost: p.lost, Reason: p.reason,
-		LocalMS: ms(p.local), SendMS: ms(p.send), WaitMS: ms(p.wait), HelperMS: ms(p.helper), LatencyMS: p.latency.v, Helper: p.describe}
+		LocalMS: ms(p.local), SendMS: ms(p.send), WaitMS: ms(p.wait), HelperMS: ms(p.helper), Helper: p.describe}
 }
 
 func ms(d time.Duration) float64 {
@@ -387,10 +360,8 @@ func (p *Pool) forget(t any) {
 	delete(p.ids, t)
 	// t gets a new id when next used, so its kept shares would never be
 	// found again: free them.
-	for _, k := range []int{2*id + int(Forward), 2*id + int(InputGrad)} {
-		delete(p.kept, k)
-		delete(p.stats, k)
-	}
+	delete(p.kept, 2*id+int(Forward))
+	delete(p.kept, 2*id+int(InputGrad))
 	var drops []func()
 	for _, m := range p.members {
 		for key, hd := range m.loaded {

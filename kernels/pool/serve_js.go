@@ -58,7 +58,6 @@ func Serve() {
 	largest := 0 // bytes of the largest output: the size of new output buffers
 	for {
 		d := q.Pop()
-		start := clock.now()
 		switch d.Get("op").String() {
 		case "fault":
 			srv.ExitAt = d.Get("exit").Int()
@@ -111,12 +110,12 @@ func Serve() {
 					continue
 				}
 				js.CopyBytesToJS(js.Global().Get("Uint8Array").New(ob, 0, 4*len(out)), bytesOf(out))
-				reply(map[string]any{"type": "result", "ms": took, "t0": start, "t1": clock.now()})
+				reply(map[string]any{"type": "result", "ms": took})
 				continue
 			}
 			largest = max(largest, 4*len(out))
 			ob := toJS(out, d.Get("out"), largest)
-			reply(map[string]any{"type": "result", "out": ob, "spare": buf, "ms": took, "t0": start, "t1": clock.now()}, ob, buf)
+			reply(map[string]any{"type": "result", "out": ob, "spare": buf, "ms": took}, ob, buf)
 		}
 	}
 }

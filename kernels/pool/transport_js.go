@@ -352,7 +352,7 @@ func (h *jsHelper) Send(t Task) error {
 
 // Receive waits for the task's answer. An answer already in takes no
 // timer: under WebAssembly each one costs a setTimeout and a clearTimeout.
-func (h *jsHelper) Receive(out []float32, timeout time.Duration) (Timing, error) {
+func (h *jsHelper) Receive(out []float32, timeout time.Duration) error {
 	select {
 	case d := <-h.replies:
 		return h.answer(out, d)
@@ -362,52 +362,29 @@ func (h *jsHelper) Receive(out []float32, timeout time.Duration) (Timing, error)
 	case d := <-h.replies:
 		return h.answer(out, d)
 	case <-time.After(timeout):
-		return Timing{}, fmt.Errorf("no answer within %v", timeout.Round(time.Second))
+		return fmt.Errorf("no answer within %v", timeout.Round(time.Second))
 	}
 }
 
-// answer takes the helper's answer d into out and returns the timing it
-// reports (its times on the shared clock, moved onto ours).
-func (h *jsHelper) answer(out []float32, d js.Value) (Timing, error) {
+// answer takes the helper's answer d into out.
+func (h *jsHelper) answer(out []float32, d js.Value) error {
 	if d.Get("type").String() != "result" {
-		return Timing{}, errors.New(d.Get("message").String())
+		return errors.New(d.Get("message").String())
 	}
-	var tm Timing
 	if v := d.Get("ms"); v.Type() == js.TypeNumber {
-		tm.Took = msDuration(v.Float())
-	}
-	if t0, t1 := d.Get("t0"), d.Get("t1"); t0.Type() == js.TypeNumber && t1.Type() == js.TypeNumber {
-		now, at := time.Now(), clock.now()
-		tm.Start, tm.Done = now.Add(-msDuration(at-t0.Float())), now.Add(-msDuration(at-t1.Float()))
+		h.p.helperTime(time.Duration(v.Float() * float64(time.Millisecond)))
 	}
 	if h.in != nil { // shared memory: the output is in h.out
-		return tm, fromJS(out, h.out)
+		return fromJS(out, h.out)
 	}
 	h.spare = d.Get("spare")
 	buf := d.Get("out")
 	if err := fromJS(out, buf); err != nil {
-		return Timing{}, err
+		return err
 	}
 	h.spareO = buf
-	return tm, nil
+	return nil
 }
-
-// sharedClock reads the clock the browser shares between a page's workers:
-// performance.timeOrigin + performance.now(), in ms.
-type sharedClock struct {
-	perf   js.Value
-	origin float64
-}
-
-var clock = func() sharedClock {
-	p := js.Global().Get("performance")
-	return sharedClock{perf: p, origin: p.Get("timeOrigin").Float()}
-}()
-
-func (c sharedClock) now() float64 { return c.origin + c.perf.Call("now").Float() }
-
-// msDuration is ms milliseconds.
-func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
 
 // Close has the page terminate the worker.
 func (h *jsHelper) Close() {
