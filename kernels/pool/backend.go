@@ -21,6 +21,7 @@ type Backend struct {
 	p               *Pool
 	masked          []float32   // dy ⊙ [y > 0], the helpers' input of Conv3x3Backward
 	parts           [][]float32 // a split by pixels' outputs, share by share, before they are placed
+	crop            []float32   // a share's rows of a split by pixels' input (cropped)
 }
 
 var _ kernels.Backend = (*Backend)(nil)
@@ -223,6 +224,7 @@ func (b *Backend) split(ms []*member, rs []span, j *job) {
 		held, task := r, Task{Key: j.key, H: j.s.H, W: j.s.W, In: j.in, Out: (r.hi - r.lo) * hw, Call: id}
 		if j.pixels {
 			held, task.P0, task.P1, task.Out = span{0, j.rows}, r.lo, r.hi, j.rows*(r.hi-r.lo)
+			b.cropped(&task, j)
 		}
 		err := b.ensure(m, j.key, held, j.bias, func() Slice { return j.slice(r) })
 		if err == nil {
@@ -238,6 +240,30 @@ func (b *Backend) split(ms []*member, rs []span, j *job) {
 	b.p.mu.Lock()
 	b.p.pending = c
 	b.p.mu.Unlock()
+}
+
+// cropped gives task t of a split by pixels only the image rows its pixels
+// need (theirs and one on either side, for the 3×3 window) when the helpers
+// receive copies: its input becomes those rows of every channel, an image
+// of fewer rows whose edges are the image's own or rows the share does not
+// compute, and its pixel range moves with them. A share of half the image
+// then copies a little over half its input each way. With shared memory
+// the whole input is copied once for every helper, so t is left whole.
+func (b *Backend) cropped(t *Task, j *job) {
+	if b.p.transport != "transfer" {
+		return
+	}
+	h, w := j.s.H, j.s.W
+	r0, r1 := max(0, t.P0/w-1), min(h, (t.P1-1)/w+2) // rows [r0, r1)
+	if r1-r0 == h {
+		return
+	}
+	c, n := len(j.in)/(h*w), (r1-r0)*w
+	b.crop = grow(b.crop, c*n)
+	for ch := range c {
+		copy(b.crop[ch*n:(ch+1)*n], j.in[(ch*h+r0)*w:(ch*h+r1)*w])
+	}
+	t.In, t.H, t.P0, t.P1 = b.crop, r1-r0, t.P0-r0*w, t.P1-r0*w
 }
 
 // call is a split call whose shares were handed out (at t0, done by t1)

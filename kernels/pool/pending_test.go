@@ -3,6 +3,7 @@ package pool_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,6 +130,69 @@ func TestPendingAcrossBackends(t *testing.T) {
 				want, _ := ref.Alloc(s.Cout * s.H * s.W)
 				ref.Conv3x3(want, kerneltest.Upload(t, ref, c.x), kerneltest.Upload(t, ref, wd), kerneltest.Upload(t, ref, bd), s)
 				assertClose(t, c.name, c.got, kerneltest.Download(t, ref, want))
+			}
+		})
+	}
+}
+
+// rows is a helper that records the image rows and input of its tasks.
+type rows struct {
+	pool.Helper
+	mu     sync.Mutex
+	h, in  []int
+	p0, p1 []int
+}
+
+func (r *rows) Send(t pool.Task) error {
+	r.mu.Lock()
+	r.h, r.in, r.p0, r.p1 = append(r.h, t.H), append(r.in, len(t.In)), append(r.p0, t.P0), append(r.p1, t.P1)
+	r.mu.Unlock()
+	return r.Helper.Send(t)
+}
+
+// TestPixelSharesCropped: with copied inputs, a share of a split by pixels
+// gets only the rows its pixels need and one on either side (its pixel
+// range counted from the first), forward and backward, and the outputs are
+// the single backend's; with shared memory it gets the whole image.
+func TestPixelSharesCropped(t *testing.T) {
+	s := kernels.ConvShape{Cin: 3, Cout: 4, H: 12, W: 5}
+	for _, transport := range []string{"transfer", "shared"} {
+		t.Run(transport, func(t *testing.T) {
+			opts := pool.DefaultOptions()
+			opts.MinFLOPs, opts.PixelWeights = 0, 1<<30
+			p := pool.New(2, transport, opts)
+			t.Cleanup(p.Close)
+			var hs []*rows
+			for i := range 2 {
+				h := &rows{Helper: pool.NewLocal(0, false)}
+				hs = append(hs, h)
+				p.Join(h, fmt.Sprintf("helper %d", i+1))
+			}
+			b := p.Wrap(cpu.New(1))
+			ref := naive.Backend{}
+			r := rand.New(rand.NewPCG(3, 9))
+			wd, bd := kerneltest.Normal(r, s.Cout*s.Cin*9, 0.3), kerneltest.Uniform(r, s.Cout, -0.1, 0.1)
+			y, dx := conv(t, b, kerneltest.Upload(t, b, wd), kerneltest.Upload(t, b, bd), s, 2)
+			ry, rdx := conv(t, ref, kerneltest.Upload(t, ref, wd), kerneltest.Upload(t, ref, bd), s, 2)
+			assertClose(t, "forward", y, ry)
+			assertClose(t, "input gradient", dx, rdx)
+			// Three shares of 60 pixels: the caller's rows 0–3, the
+			// helpers' 4–7 and 8–11, with their neighbours.
+			want := [][2]int{{6, 5}, {5, 4}} // rows 3–8 (pixels from row 1), rows 7–11 (from row 1)
+			for i, h := range hs {
+				if len(h.h) != 2 {
+					t.Fatalf("helper %d got %d tasks, want 2 (forward, input gradient)", i+1, len(h.h))
+				}
+				for k, c := range []int{s.Cin, s.Cout} { // the forward's input, the input gradient's
+					rowsWant, p0Want := want[i][0], s.W
+					if transport == "shared" {
+						rowsWant, p0Want = s.H, 20*(i+1)
+					}
+					if h.h[k] != rowsWant || h.in[k] != c*rowsWant*s.W || h.p0[k] != p0Want || h.p1[k]-h.p0[k] != 20 {
+						t.Errorf("helper %d task %d: %d rows, %d inputs, pixels [%d, %d); want %d rows, %d inputs, pixels [%d, %d)",
+							i+1, k+1, h.h[k], h.in[k], h.p0[k], h.p1[k], rowsWant, c*rowsWant*s.W, p0Want, p0Want+20)
+					}
+				}
 			}
 		})
 	}

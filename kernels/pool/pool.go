@@ -75,7 +75,10 @@ type Task struct {
 	Key  int
 	H, W int
 	// In is Forward's input x [Cin, H, W] or InputGrad's masked gradient
-	// g = dy ⊙ [y > 0] [Cout, H, W], in the full channel count.
+	// g = dy ⊙ [y > 0] [Cout, H, W], in the full channel count. A share of
+	// a split by pixels may get only the rows of the image its pixels need:
+	// H is then their count, and P0, P1 count from the first of them. Send
+	// copies In before it returns (the caller reuses the buffer).
 	In []float32
 	// Out is the length of the output (the slice's rows of dst or dx).
 	Out int
