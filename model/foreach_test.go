@@ -1,7 +1,6 @@
 package model
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -67,7 +66,7 @@ func TestForwardEach(t *testing.T) {
 	for _, n := range names {
 		a, _, _ := p.Feature(n)
 		if got, final := seen[n], kerneltest.Download(t, l, a); !slices.Equal(got, final) {
-			t.Errorf("%s at ready differs from the final activation (%s)", n, fmt.Sprint(len(got), " vs ", len(final)))
+			t.Errorf("%s at ready: %v, want the final activation %v", n, got, final)
 		}
 	}
 }

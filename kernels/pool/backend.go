@@ -250,7 +250,7 @@ func (b *Backend) split(ms []*member, rs []span, j *job) {
 // then copies a little over half its input each way. With shared memory
 // the whole input is copied once for every helper, so t is left whole.
 func (b *Backend) cropped(t *Task, j *job) {
-	if b.p.transport != "transfer" {
+	if b.p.transport != Transfer {
 		return
 	}
 	h, w := j.s.H, j.s.W

@@ -28,7 +28,7 @@ func BenchmarkPoolConv(b *testing.B) {
 		b.Run(fmt.Sprintf("helpers=%d,main=%v", c.helpers, c.mainShare), func(b *testing.B) {
 			opts := pool.DefaultOptions()
 			opts.MainShare = c.mainShare
-			p := pool.New(c.helpers, "transfer", opts)
+			p := pool.New(c.helpers, pool.Transfer, opts)
 			defer p.Close()
 			for i := 0; i < c.helpers; i++ {
 				p.Join(pool.NewLocal(0, false), fmt.Sprintf("helper %d", i+1))

@@ -156,7 +156,7 @@ func (r *rows) Send(t pool.Task) error {
 // the single backend's; with shared memory it gets the whole image.
 func TestPixelSharesCropped(t *testing.T) {
 	s := kernels.ConvShape{Cin: 3, Cout: 4, H: 12, W: 5}
-	for _, transport := range []string{"transfer", "shared"} {
+	for _, transport := range []string{pool.Transfer, pool.Shared} {
 		t.Run(transport, func(t *testing.T) {
 			opts := pool.DefaultOptions()
 			opts.MinFLOPs, opts.PixelWeights = 0, 1<<30
@@ -185,7 +185,7 @@ func TestPixelSharesCropped(t *testing.T) {
 				}
 				for k, c := range []int{s.Cin, s.Cout} { // the forward's input, the input gradient's
 					rowsWant, p0Want := want[i][0], s.W
-					if transport == "shared" {
+					if transport == pool.Shared {
 						rowsWant, p0Want = s.H, 20*(i+1)
 					}
 					if h.h[k] != rowsWant || h.in[k] != c*rowsWant*s.W || h.p0[k] != p0Want || h.p1[k]-h.p0[k] != 20 {

@@ -82,8 +82,9 @@ type Task struct {
 	In []float32
 	// Out is the length of the output (the slice's rows of dst or dx).
 	Out int
-	// Call numbers the split call: the tasks of one call share Call and In
-	// (a transport with shared memory copies In once per call).
+	// Call numbers the split call: the tasks of one call share Call, and
+	// with Shared memory In too (copied once per call); with Transfer a
+	// share of a split by pixels gets only its rows of it.
 	Call uint64
 	// P0, P1: a share of a split by pixels computes the output pixels [P0,
 	// P1) of every channel (row-major pixel indices); P1 = 0 for a share of
@@ -124,6 +125,16 @@ type Helper interface {
 	Close()
 }
 
+// How helpers receive their data (Pool's transport, Status.Transport).
+const (
+	// Transfer: each helper gets its own copy of a call's input, in a
+	// transferred ArrayBuffer (a plain static host).
+	Transfer = "transfer"
+	// Shared: the input is copied once into a SharedArrayBuffer that every
+	// helper reads (a cross-origin isolated page).
+	Shared = "shared"
+)
+
 // Options tune a Pool.
 type Options struct {
 	// MainShare: the calling worker computes one share of each call itself
@@ -156,7 +167,7 @@ type Status struct {
 	Requested int    `json:"requested"`        // helpers asked for
 	Running   int    `json:"running"`          // helpers taking shares now
 	Starting  int    `json:"starting"`         // helpers still starting
-	Transport string `json:"transport"`        // "transfer" (copied buffers) or "shared" (SharedArrayBuffer)
+	Transport string `json:"transport"`        // Transfer (copied buffers) or Shared (SharedArrayBuffer)
 	MainShare bool   `json:"main_share"`       // the worker computes a share too
 	Tasks     int    `json:"tasks"`            // shares the helpers have computed so far
 	Loads     int    `json:"loads"`            // weight slices sent to helpers so far
@@ -223,7 +234,7 @@ type Pool struct {
 }
 
 // New returns an empty pool that expects requested helpers to start
-// (transport names how they receive data: "transfer" or "shared").
+// (transport names how they receive data: Transfer or Shared).
 func New(requested int, transport string, opts Options) *Pool {
 	return &Pool{opts: opts, requested: requested, starting: requested, transport: transport, ids: map[any]int{}, kept: map[int]keptShare{}}
 }

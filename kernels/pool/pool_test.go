@@ -25,7 +25,7 @@ func newPool(t *testing.T, n int, mainShare bool, pixelWeights int, mk func(i in
 	opts.MinFLOPs = 0
 	opts.MainShare = mainShare
 	opts.PixelWeights = pixelWeights
-	p := pool.New(n, "transfer", opts)
+	p := pool.New(n, pool.Transfer, opts)
 	for i := 0; i < n; i++ {
 		p.Join(mk(i), fmt.Sprintf("helper %d", i+1))
 	}
@@ -106,7 +106,7 @@ func (r *recording) split() (byPixels, byChannels int) {
 // results.
 func TestSplitByWeights(t *testing.T) {
 	h := &recording{Helper: pool.NewLocal(0, false)}
-	p := pool.New(1, "transfer", pool.DefaultOptions())
+	p := pool.New(1, pool.Transfer, pool.DefaultOptions())
 	t.Cleanup(p.Close)
 	p.Join(h, "helper 1")
 	b := p.Wrap(cpu.New(1))
@@ -250,7 +250,7 @@ func TestHelperFailureFallsBack(t *testing.T) {
 			opts := pool.DefaultOptions()
 			opts.MinFLOPs = 0
 			opts.Timeout = 200 * time.Millisecond
-			p := pool.New(2, "transfer", opts)
+			p := pool.New(2, pool.Transfer, opts)
 			t.Cleanup(p.Close)
 			var changes []pool.Status
 			p.OnChange = func(s pool.Status) { changes = append(changes, s) }
@@ -298,7 +298,7 @@ func TestHelperFailureFallsBack(t *testing.T) {
 func TestEveryHelperLost(t *testing.T) {
 	opts := pool.DefaultOptions()
 	opts.MinFLOPs = 0
-	p := pool.New(1, "transfer", opts)
+	p := pool.New(1, pool.Transfer, opts)
 	t.Cleanup(p.Close)
 	p.Join(pool.NewLocal(1, false), "helper 1")
 	b := kernels.Checked(p.Wrap(cpu.New(1)))
@@ -314,7 +314,7 @@ func TestEveryHelperLost(t *testing.T) {
 // TestSmallConvsStayLocal: a convolution under MinFLOPs is not split.
 func TestSmallConvsStayLocal(t *testing.T) {
 	opts := pool.DefaultOptions()
-	p := pool.New(1, "transfer", opts)
+	p := pool.New(1, pool.Transfer, opts)
 	t.Cleanup(p.Close)
 	p.Join(pool.NewLocal(0, false), "helper 1")
 	b := p.Wrap(cpu.New(1))
@@ -338,13 +338,13 @@ func TestSmallConvsStayLocal(t *testing.T) {
 // TestStartFailure: a helper that never starts leaves the pool's count of
 // starting helpers, with the reason; the others still join.
 func TestStartFailure(t *testing.T) {
-	p := pool.New(2, "transfer", pool.DefaultOptions())
+	p := pool.New(2, pool.Transfer, pool.DefaultOptions())
 	t.Cleanup(p.Close)
 	var last pool.Status
 	p.OnChange = func(s pool.Status) { last = s }
 	p.Lost(nil, "helper 2", errors.New("no Worker here"))
 	p.Join(pool.NewLocal(0, false), "helper 1")
-	want := pool.Status{Requested: 2, Running: 1, Starting: 0, Transport: "transfer", MainShare: true, Lost: 1, Reason: "helper 2 did not start (no Worker here)"}
+	want := pool.Status{Requested: 2, Running: 1, Starting: 0, Transport: pool.Transfer, MainShare: true, Lost: 1, Reason: "helper 2 did not start (no Worker here)"}
 	if last != want {
 		t.Errorf("status %+v, want %+v", last, want)
 	}

@@ -61,9 +61,9 @@ func ParseFault(s string) (exitAt int, err error) {
 // call's staging buffer, and likewise the output ("transfer").
 func Spawn(n int, exitAt int, opts Options) *Pool {
 	var in *sharedIn
-	transport := "transfer"
+	transport := Transfer
 	if g := js.Global(); g.Get("crossOriginIsolated").Truthy() && g.Get("SharedArrayBuffer").Type() == js.TypeFunction {
-		in, transport = &sharedIn{}, "shared"
+		in, transport = &sharedIn{}, Shared
 	}
 	p := New(n, transport, opts)
 	for i := 0; i < n; i++ {
