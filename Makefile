@@ -23,13 +23,16 @@ deps:
 
 # On amd64 the kernels and the TF.js reference test are also run with Go's
 # experimental SIMD package (GOEXPERIMENT=simd), which adds the CPU backend's
-# AVX-512/AVX2 GEMM micro-kernels. tools/testsum prints go test's usual lines and then lists
+# AVX-512/AVX2 GEMM micro-kernels (their test reads the kernels' disassembly
+# with binutils' objdump, which deps.sh installs). tools/testsum prints go test's usual lines and then lists
 # every skipped test with its reason (tests that need ../shared skip when
 # it is absent), so that no skip is silent.
 test-go:
 	$(GO) vet ./...
 	$(GO) test -json ./... | $(GO) run ./tools/testsum
-	if [ "$$($(GO) env GOARCH)" = amd64 ]; then GOEXPERIMENT=simd $(GO) test ./kernels/... ./tools/tfjsref/; fi
+	if [ "$$($(GO) env GOARCH)" = amd64 ]; then \
+		tools/setup/deps.sh objdump && \
+		GOEXPERIMENT=simd $(GO) test -json ./kernels/... ./tools/tfjsref/ | $(GO) run ./tools/testsum; fi
 
 # Everything must build for the browser.
 test-wasm:

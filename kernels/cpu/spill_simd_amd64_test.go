@@ -19,11 +19,16 @@ import (
 // load or store through the stack pointer, and at least one FMA, between a
 // backward branch and its target. The Go compiler gives loop-carried vector
 // values only X0–X14 (microkernel_simd_amd64.go), so a tile that needs more
-// would spill on every k step, as the old 8×32 kernel did.
+// would spill on every k step, as the old 8×32 kernel did. It needs
+// binutils' objdump ($OBJDUMP, else the one on PATH), which make test
+// installs (tools/setup/deps.sh objdump); without it the test fails.
 func TestKernelLoopsDoNotSpill(t *testing.T) {
-	objdump, err := exec.LookPath("objdump")
-	if err != nil {
-		t.Skip("no objdump (binutils) on PATH")
+	objdump := os.Getenv("OBJDUMP")
+	if objdump == "" {
+		var err error
+		if objdump, err = exec.LookPath("objdump"); err != nil {
+			t.Fatal("needs binutils' objdump to read the kernels' disassembly: run tools/setup/deps.sh objdump, or set OBJDUMP")
+		}
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -40,7 +45,7 @@ func TestKernelLoopsDoNotSpill(t *testing.T) {
 		out, err := exec.Command(objdump, "-d", "--no-show-raw-insn",
 			fmt.Sprintf("--start-address=%#x", pc), fmt.Sprintf("--stop-address=%#x", pc+0x1000), self).Output()
 		if err != nil {
-			t.Skipf("objdump -d %s: %v", self, err)
+			t.Fatalf("objdump -d %s: %v", self, err)
 		}
 		for _, line := range strings.Split(string(out), "\n") {
 			if strings.HasSuffix(strings.TrimSpace(line), "int3") {

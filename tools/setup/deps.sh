@@ -4,6 +4,7 @@
 # everything is in place.
 #
 #   tools/setup/deps.sh npm chromium firefox
+#   tools/setup/deps.sh objdump
 #
 #   npm       `npm ci` when node_modules is absent or older than package-lock.json
 #   chromium  Debian's chromium (the browser tests' WebGPU on SwiftShader)
@@ -13,13 +14,14 @@
 #
 # System packages are installed with apt-get when that is possible (root on a
 # Debian or Ubuntu machine). Otherwise the script prints one line naming the
-# exact command to run, and the variable that points crema at a browser
+# exact command to run, and the variable that points crema at a program
 # installed elsewhere, and exits non-zero: a test suite never skips silently
-# because a browser is missing.
+# because a browser or tool is missing.
 #
 # Environment: CHROMIUM (default /usr/bin/chromium), FIREFOX (default
-# /usr/bin/firefox-esr), VULKAN_ICDS (default /usr/share/vulkan/icd.d, where
-# lavapipe's lvp_icd.*.json is), NPM (default npm), APT_GET (default apt-get),
+# /usr/bin/firefox-esr), OBJDUMP (default /usr/bin/objdump), VULKAN_ICDS
+# (default /usr/share/vulkan/icd.d, where lavapipe's lvp_icd.*.json is), NPM
+# (default npm), APT_GET (default apt-get),
 # CREMA_ROOT (default: the repository holding this script; its tests point it
 # elsewhere).
 set -euo pipefail
@@ -29,6 +31,7 @@ NPM=${NPM:-npm}
 APT_GET=${APT_GET:-apt-get}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 FIREFOX=${FIREFOX:-/usr/bin/firefox-esr}
+OBJDUMP=${OBJDUMP:-/usr/bin/objdump}
 VULKAN_ICDS=${VULKAN_ICDS:-/usr/share/vulkan/icd.d}
 
 say() { echo "deps: $*" >&2; }
@@ -57,10 +60,10 @@ system() {
     say "installing $* (for $path)"
     apt_install "$@"
     [ -x "$path" ] && return 0
-    say "installed $* but $path is still missing; set $var to the browser's path"
+    say "installed $* but $path is still missing; set $var to its path"
     exit 1
   fi
-  say "$path is missing: run \`sudo apt-get install $*\` (or set $var=/path/to/the/browser)"
+  say "$path is missing: run \`sudo apt-get install $*\` (or set $var=/path/to/$(basename "$path"))"
   exit 1
 }
 
@@ -98,12 +101,13 @@ for what in "$@"; do
   case "$what" in
   npm) npm_packages ;;
   chromium) system "$CHROMIUM" CHROMIUM chromium ;;
+  objdump) system "$OBJDUMP" OBJDUMP binutils ;;
   firefox)
     system "$FIREFOX" FIREFOX firefox-esr mesa-vulkan-drivers
     lavapipe
     ;;
   *)
-    say "unknown component $what (want npm, chromium or firefox)"
+    say "unknown component $what (want npm, chromium, firefox or objdump)"
     exit 2
     ;;
   esac

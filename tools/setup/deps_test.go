@@ -16,6 +16,7 @@ type env struct {
 	t                 *testing.T
 	root, bin, calls  string
 	chromium, firefox string
+	objdump           string
 	icds              string // VULKAN_ICDS
 	uid               string
 }
@@ -25,6 +26,7 @@ func newEnv(t *testing.T) *env {
 	e.calls = filepath.Join(e.bin, "calls.log")
 	e.chromium = filepath.Join(e.bin, "chromium")
 	e.firefox = filepath.Join(e.bin, "firefox-esr")
+	e.objdump = filepath.Join(e.bin, "objdump")
 	e.icds = t.TempDir()
 	e.write(filepath.Join(e.root, "package-lock.json"), "{}")
 	// npm ci makes node_modules and its lock stamp, as the real one does.
@@ -35,6 +37,7 @@ for p in "$@"; do
     chromium) printf '#!/bin/sh\n' > "$CHROMIUM"; chmod +x "$CHROMIUM" ;;
     firefox-esr) printf '#!/bin/sh\n' > "$FIREFOX"; chmod +x "$FIREFOX" ;;
     mesa-vulkan-drivers) echo '{}' > "$VULKAN_ICDS/lvp_icd.x86_64.json" ;;
+    binutils) printf '#!/bin/sh\n' > "$OBJDUMP"; chmod +x "$OBJDUMP" ;;
   esac
 done`)
 	return e
@@ -59,7 +62,7 @@ func (e *env) run(args ...string) (out, calls string, ok bool) {
 	e.stub("id", `echo `+e.uid)
 	cmd := exec.Command("bash", append([]string{"deps.sh"}, args...)...)
 	cmd.Env = append(os.Environ(), "PATH="+e.bin+":/usr/bin:/bin", "CREMA_ROOT="+e.root, "CALLS="+e.calls,
-		"CHROMIUM="+e.chromium, "FIREFOX="+e.firefox, "VULKAN_ICDS="+e.icds)
+		"CHROMIUM="+e.chromium, "FIREFOX="+e.firefox, "OBJDUMP="+e.objdump, "VULKAN_ICDS="+e.icds)
 	b, err := cmd.CombinedOutput()
 	c, _ := os.ReadFile(e.calls)
 	return string(b), string(c), err == nil
@@ -110,9 +113,27 @@ func TestMissingBrowserWithoutRootFails(t *testing.T) {
 	if ok || calls != "" {
 		t.Fatalf("ok=%v calls=%q, want a failure and no install", ok, calls)
 	}
-	want := "deps: " + e.chromium + " is missing: run `sudo apt-get install chromium` (or set CHROMIUM=/path/to/the/browser)\n"
+	want := "deps: " + e.chromium + " is missing: run `sudo apt-get install chromium` (or set CHROMIUM=/path/to/chromium)\n"
 	if out != want {
 		t.Errorf("message %q, want %q", out, want)
+	}
+}
+
+// objdump (binutils), which the GOEXPERIMENT=simd kernel test disassembles
+// with: installed by root, else the one-line message and a failure.
+func TestObjdump(t *testing.T) {
+	e := newEnv(t)
+	out, calls, ok := e.run("objdump")
+	want := "deps: " + e.objdump + " is missing: run `sudo apt-get install binutils` (or set OBJDUMP=/path/to/objdump)\n"
+	if ok || calls != "" || out != want {
+		t.Errorf("without root: ok=%v calls=%q out %q, want a failure saying %q", ok, calls, out, want)
+	}
+	e.uid = "0"
+	if out, calls, ok = e.run("objdump"); !ok || !strings.Contains(calls, "--no-install-recommends binutils") {
+		t.Errorf("as root: ok=%v calls=%q out=%q, want binutils installed", ok, calls, out)
+	}
+	if _, calls, ok = e.run("objdump"); !ok || calls != "" {
+		t.Errorf("installed: ok=%v, calls %q (want none)", ok, calls)
 	}
 }
 
