@@ -81,10 +81,14 @@ func procStatus(field string) int64 {
 	return 0
 }
 
-// TestMeasureMemory measures what runs take on the CPU backend against the
-// memory model, one process per size (the peak RSS is a process's):
+// BenchmarkMemory measures what runs take on the CPU backend against the
+// memory model, one process per size (the peak RSS is a process's), and
+// prints the table BENCHMARKS.md quotes; it fails where the counted tensors'
+// peak differs from the model's or the process's RSS grew past the model's
+// total. CREMA_MEMORY lists the sizes (default 256); one pass is the
+// measurement, so run it once:
 //
-//	CREMA_MEMORY=256,512,1024,2048 go test -run TestMeasureMemory -v -timeout 3h ./tools/crema
+//	CREMA_MEMORY=256,512,1024,2048 go test -run xxx -bench Memory -benchtime 1x -timeout 3h ./tools/crema
 //
 // The real conv1_1 … conv3_4 weights, chelsea.png with coffee.png's style,
 // style layers conv1_1, conv2_1, conv3_1, content conv3_2, L-BFGS, one
@@ -93,36 +97,36 @@ func procStatus(field string) int64 {
 // (CREMA_MEMORY_TILE). Go's collector is given the model's total as its
 // soft limit (debug.SetMemoryLimit, as the CLI does with the budget), so
 // that garbage does not inflate the peak beyond the live bytes.
-func TestMeasureMemory(t *testing.T) {
-	sizes := os.Getenv("CREMA_MEMORY")
+func BenchmarkMemory(b *testing.B) {
 	if child := os.Getenv("CREMA_MEMORY_CHILD"); child != "" {
-		measureChild(t, child)
+		measureChild(b, child)
 		return
 	}
+	sizes := os.Getenv("CREMA_MEMORY")
 	if sizes == "" {
-		t.Skip("a measurement: set CREMA_MEMORY=256,512,1024,2048 to run it")
+		sizes = "256"
 	}
-	shared.Require(t, shared.Weights(), "the real VGG-19 weights")
+	shared.Require(b, shared.Weights(), "the real VGG-19 weights")
 	var rows []memoryRow
 	for _, size := range strings.Split(sizes, ",") {
-		cmd := exec.Command(os.Args[0], "-test.run", "^TestMeasureMemory$", "-test.timeout", "3h")
+		cmd := exec.Command(os.Args[0], "-test.run", "^$", "-test.bench", "^BenchmarkMemory$", "-test.benchtime", "1x", "-test.timeout", "3h")
 		cmd.Env = append(os.Environ(), "CREMA_MEMORY_CHILD="+size)
 		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
 		if err != nil {
-			t.Fatalf("%s px: %v\n%s", size, err, out)
+			b.Fatalf("%s px: %v\n%s", size, err, out)
 		}
 		for _, line := range strings.Split(string(out), "\n") {
 			if js, ok := strings.CutPrefix(line, "ROW "); ok {
 				var r memoryRow
 				if err := json.Unmarshal([]byte(js), &r); err != nil {
-					t.Fatal(err)
+					b.Fatal(err)
 				}
 				rows = append(rows, r)
 			}
 		}
 	}
-	mib := func(b int64) string { return fmt.Sprintf("%.0f", float64(b)/(1<<20)) }
+	mib := func(n int64) string { return fmt.Sprintf("%.0f", float64(n)/(1<<20)) }
 	fmt.Println("| size | image | tile | model: tensors | measured tensors (counted) | model: scratch + host | model total (CPU) | untiled total | process peak RSS − before the run | peak Go heap | seconds |")
 	fmt.Println("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
@@ -134,15 +138,17 @@ func TestMeasureMemory(t *testing.T) {
 			mib(r.Model.Tensors), mib(r.Tensors), mib(r.Model.Scratch+r.Model.Host), mib(r.Model.Total()), mib(r.Untiled),
 			mib(r.HWM-r.Baseline), mib(r.Heap), r.Seconds)
 		if r.Tensors != r.Model.Tensors {
-			t.Errorf("%d px: the tensors' peak %d, the model's %d", r.Size, r.Tensors, r.Model.Tensors)
+			b.Errorf("%d px: the tensors' peak %d, the model's %d", r.Size, r.Tensors, r.Model.Tensors)
 		}
 		if r.HWM-r.Baseline > r.Model.Total() {
-			t.Errorf("%d px: the run took %s MiB of RSS, more than the model's %s MiB", r.Size, mib(r.HWM-r.Baseline), mib(r.Model.Total()))
+			b.Errorf("%d px: the run took %s MiB of RSS, more than the model's %s MiB", r.Size, mib(r.HWM-r.Baseline), mib(r.Model.Total()))
 		}
 	}
 }
 
-func measureChild(t *testing.T, sizeText string) {
+// measureChild is one size's run, in the child process: it prints its row
+// as JSON after "ROW ".
+func measureChild(t testing.TB, sizeText string) {
 	size, err := strconv.Atoi(sizeText)
 	if err != nil {
 		t.Fatal(err)
