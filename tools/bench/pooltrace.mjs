@@ -20,9 +20,11 @@
 // Without --main the worker only hands out shares (helper_main=0), so that
 // the worker's handling and the helpers' shares are told apart; --main
 // traces the page's default, where the worker computes a share too. Tracing slows every thread a little; the split of the time,
-// not its sum, is the point.
+// not its sum, is the point. Each thread's CPU time (its thread clock)
+// says how much of the machine's CPUs the run used in that half.
 
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import * as H from "../../web/test/harness.mjs";
 import { parseArgs } from "./common.mjs";
 
@@ -63,13 +65,15 @@ for (const e of events) {
 const handlers = new Map(); // thread → [{ts, end}]
 const tasks = new Map(); // thread → [{ts, end}]
 const fromPage = new Map(); // thread → count of HandlePostMessage (the page's messages)
+const allTasks = []; // every thread's tasks, of every Chromium process: {ts, end, cpu}
 for (const e of events) {
   const t = `${e.pid}/${e.tid}`;
+  if (e.ph === "X" && e.name === "ThreadControllerImpl::RunTask") allTasks.push({ ts: e.ts / 1000, end: (e.ts + e.dur) / 1000, cpu: (e.tdur ?? 0) / 1000, thread: t });
   if (e.ph !== "X" || !(names.get(t) || "").startsWith("DedicatedWorker")) continue;
   if (e.name === "HandlePostMessage") fromPage.set(t, (fromPage.get(t) || 0) + 1);
   if (e.name === "ThreadControllerImpl::RunTask") {
     if (!tasks.has(t)) tasks.set(t, []);
-    tasks.get(t).push({ ts: e.ts / 1000, end: (e.ts + e.dur) / 1000 });
+    tasks.get(t).push({ ts: e.ts / 1000, end: (e.ts + e.dur) / 1000, cpu: (e.tdur ?? 0) / 1000 });
   }
   if (e.name === "HandlePostMessage" || e.name === "SimpleWatcher::OnHandleReady") {
     if (!handlers.has(t)) handlers.set(t, []);
@@ -146,6 +150,24 @@ for (const [i, d] of idle.entries()) {
   console.log(`helper ${i + 1}: busy ${sum(hl[i].map((h) => h.end - Math.max(h.ts, half))).toFixed(0)} ms; idle ${(d.worker + d.other + d.none).toFixed(0)} ms: ` +
     `${d.worker.toFixed(0)} while the worker works, ${d.other.toFixed(0)} while another helper computes, ${d.none.toFixed(0)} while nobody does (messages in flight)`);
 }
+
+// CPU time, from each task's thread clock (tdur; a task's wall time also
+// counts the moments its thread waited for a CPU): crema's threads, and
+// every thread Chromium traced, against what the machine's CPUs could give
+// in the second half. A task that started before the half counts in part.
+const cpuAfter = (l) => sum(l.filter((h) => h.end > half).map((h) => h.cpu * Math.min(1, (h.end - half) / Math.max(h.end - h.ts, 1e-9))));
+const ncpu = availableParallelism();
+const crema = cpuAfter(wl) + sum(hl.map(cpuAfter));
+const chromium = cpuAfter(allTasks);
+console.log(`CPU time (thread clocks) in that half: the worker ${cpuAfter(wl).toFixed(0)} ms, ` +
+  hl.map((l, i) => `helper ${i + 1} ${cpuAfter(l).toFixed(0)} ms`).join(", ") +
+  `; crema's threads ${crema.toFixed(0)} ms, every traced Chromium thread ${chromium.toFixed(0)} ms, ` +
+  `of the ${(ncpu * (last - half)).toFixed(0)} ms that ${ncpu} CPUs give (${(100 * crema / (ncpu * (last - half))).toFixed(0)} % and ${(100 * chromium / (ncpu * (last - half))).toFixed(0)} %)`);
+// The helpers' CPU time per split call (a call is one share per helper;
+// the shares that started in the half), comparable between pool sizes.
+const calls = sum(helpers.map((t) => handlers.get(t).filter((h) => h.ts >= half).length)) / helpers.length;
+console.log(`the helpers' CPU time per split call: ${(sum(hl.map(cpuAfter)) / calls).toFixed(2)} ms (${calls.toFixed(0)} calls in the half); ` +
+  `the worker's: ${(cpuAfter(wl) / calls).toFixed(2)} ms`);
 
 if (cfg.profile) {
   // V8's samples (a Profile event per thread, then ProfileChunks): self
