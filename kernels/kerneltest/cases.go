@@ -285,6 +285,7 @@ func elementwise(n int, short bool) []Case {
 	return []Case{
 		mk("Copy", TolExact, func(e *Env, a, b kernels.Tensor) kernels.Tensor { e.B.Copy(b, a); return b }),
 		mk("Fill", TolExact, func(e *Env, a, b kernels.Tensor) kernels.Tensor { e.B.Fill(a, -0.375); return a }),
+		mk("Fill/zero", TolExact, func(e *Env, a, b kernels.Tensor) kernels.Tensor { e.B.Fill(a, 0); return a }),
 		mk("Scale", TolElementwise, func(e *Env, a, b kernels.Tensor) kernels.Tensor { e.B.Scale(a, 1.7); return a }),
 		mk("Axpy", TolElementwise, func(e *Env, a, b kernels.Tensor) kernels.Tensor { e.B.Axpy(a, -0.3, b); return a }),
 		mk("Mul", TolElementwise, func(e *Env, a, b kernels.Tensor) kernels.Tensor {
