@@ -164,7 +164,8 @@ console.log(`CPU time (thread clocks) in that half: the worker ${cpuAfter(wl).to
   `; crema's threads ${crema.toFixed(0)} ms, every traced Chromium thread ${chromium.toFixed(0)} ms, ` +
   `of the ${(ncpu * (last - half)).toFixed(0)} ms that ${ncpu} CPUs give (${(100 * crema / (ncpu * (last - half))).toFixed(0)} % and ${(100 * chromium / (ncpu * (last - half))).toFixed(0)} %)`);
 // The helpers' CPU time per split call (a call is one share per helper;
-// the shares that started in the half), comparable between pool sizes.
+// counted as the messages each helper began handling in the half: shares,
+// and the rare weight slice), comparable between pool sizes.
 const calls = sum(helpers.map((t) => handlers.get(t).filter((h) => h.ts >= half).length)) / helpers.length;
 console.log(`the helpers' CPU time per split call: ${(sum(hl.map(cpuAfter)) / calls).toFixed(2)} ms (${calls.toFixed(0)} calls in the half); ` +
   `the worker's: ${(cpuAfter(wl) / calls).toFixed(2)} ms`);
