@@ -123,16 +123,23 @@ func TestMissingBrowserWithoutRootFails(t *testing.T) {
 // with: installed by root, else the one-line message and a failure.
 func TestObjdump(t *testing.T) {
 	e := newEnv(t)
-	out, calls, ok := e.run("objdump")
-	want := "deps: " + e.objdump + " is missing: run `sudo apt-get install binutils` (or set OBJDUMP=/path/to/objdump)\n"
+	installsWhenRoot(t, e, "objdump", "deps: "+e.objdump+" is missing: run `sudo apt-get install binutils` (or set OBJDUMP=/path/to/objdump)\n", "binutils")
+}
+
+// installsWhenRoot runs deps.sh component three times: without root it
+// must fail with the one-line message want and install nothing; as root
+// install pkg; then, with pkg in place, run nothing.
+func installsWhenRoot(t *testing.T, e *env, component, want, pkg string) {
+	t.Helper()
+	out, calls, ok := e.run(component)
 	if ok || calls != "" || out != want {
-		t.Errorf("without root: ok=%v calls=%q out %q, want a failure saying %q", ok, calls, out, want)
+		t.Fatalf("without root: ok=%v calls=%q out=%q, want a failure saying %q", ok, calls, out, want)
 	}
 	e.uid = "0"
-	if out, calls, ok = e.run("objdump"); !ok || !strings.Contains(calls, "--no-install-recommends binutils") {
-		t.Errorf("as root: ok=%v calls=%q out=%q, want binutils installed", ok, calls, out)
+	if out, calls, ok = e.run(component); !ok || !strings.Contains(calls, "install -y -qq --no-install-recommends "+pkg) {
+		t.Fatalf("as root: ok=%v calls=%q out=%q, want %s installed", ok, calls, out, pkg)
 	}
-	if _, calls, ok = e.run("objdump"); !ok || calls != "" {
+	if _, calls, ok = e.run(component); !ok || calls != "" {
 		t.Errorf("installed: ok=%v, calls %q (want none)", ok, calls)
 	}
 }
@@ -177,16 +184,5 @@ func TestMakeDepsInstallsEveryBrowser(t *testing.T) {
 func TestLavapipeInstalledForFirefox(t *testing.T) {
 	e := newEnv(t)
 	e.write(e.firefox, "#!/bin/sh\n")
-	out, calls, ok := e.run("firefox")
-	want := "deps: " + e.icds + " has no lavapipe (lvp_icd.*.json): run `sudo apt-get install mesa-vulkan-drivers` (or set VULKAN_ICDS)\n"
-	if ok || calls != "" || out != want {
-		t.Fatalf("no root: ok=%v calls=%q out=%q, want a failure saying %q", ok, calls, out, want)
-	}
-	e.uid = "0"
-	if out, calls, ok = e.run("firefox"); !ok || !strings.Contains(calls, "install -y -qq --no-install-recommends mesa-vulkan-drivers") {
-		t.Fatalf("root: ok=%v calls=%q out=%q", ok, calls, out)
-	}
-	if _, calls, ok = e.run("firefox"); !ok || calls != "" {
-		t.Errorf("installed: ok=%v, calls %q (want none)", ok, calls)
-	}
+	installsWhenRoot(t, e, "firefox", "deps: "+e.icds+" has no lavapipe (lvp_icd.*.json): run `sudo apt-get install mesa-vulkan-drivers` (or set VULKAN_ICDS)\n", "mesa-vulkan-drivers")
 }
