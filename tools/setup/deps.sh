@@ -19,10 +19,10 @@
 # because a browser or tool is missing.
 #
 # Environment: CHROMIUM (default /usr/bin/chromium), FIREFOX (default
-# /usr/bin/firefox-esr), OBJDUMP (default /usr/bin/objdump), VULKAN_ICDS
-# (default /usr/share/vulkan/icd.d, where lavapipe's lvp_icd.*.json is), NPM
-# (default npm), APT_GET (default apt-get),
-# CREMA_ROOT (default: the repository holding this script; its tests point it
+# /usr/bin/firefox-esr), OBJDUMP (default: objdump on PATH, else
+# /usr/bin/objdump), VULKAN_ICDS (default /usr/share/vulkan/icd.d, where
+# lavapipe's lvp_icd.*.json is), NPM (default npm), APT_GET (default
+# apt-get), CREMA_ROOT (default: the repository holding this script; its tests point it
 # elsewhere).
 set -euo pipefail
 cd "${CREMA_ROOT:-$(dirname "$0")/../..}"
@@ -31,7 +31,7 @@ NPM=${NPM:-npm}
 APT_GET=${APT_GET:-apt-get}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 FIREFOX=${FIREFOX:-/usr/bin/firefox-esr}
-OBJDUMP=${OBJDUMP:-/usr/bin/objdump}
+OBJDUMP=${OBJDUMP:-$(command -v objdump || echo /usr/bin/objdump)}
 VULKAN_ICDS=${VULKAN_ICDS:-/usr/share/vulkan/icd.d}
 
 say() { echo "deps: $*" >&2; }
