@@ -1,17 +1,14 @@
 package cpu
 
 import (
-	"math"
-
 	"github.com/crema-app/crema/kernels"
 	"github.com/crema-app/crema/kernels/naive"
 )
 
 // Pool2x2 runs one channel per job. Max pooling takes each window's
-// elements with moreMax, which has no branch: activations after a ReLU are
-// zero about half the time in no order, and a branch on each comparison
-// mispredicts about as often (BenchmarkPool2x2 at conv1_2's 256 px, one
-// thread in Chromium: 13.9 → 7.8 ms forward, 12.0 → 9.0 ms backward).
+// elements with moreMax, which has no branch (greater; BenchmarkPool2x2
+// at conv1_2's 256 px, one thread in Chromium: 13.9 → 7.8 ms forward,
+// 12.0 → 9.0 ms backward).
 func (c *Backend) Pool2x2(dst, x kernels.Tensor, s kernels.PoolShape, p kernels.Pooling) {
 	oh, ow := s.OutH(), s.OutW()
 	d, xs := naive.Data(dst), naive.Data(x)
@@ -34,23 +31,10 @@ func (c *Backend) Pool2x2(dst, x kernels.Tensor, s kernels.PoolShape, p kernels.
 	})
 }
 
-// greater is all ones when e > v (false when either is NaN), else zero.
-// The compiler makes the condition a select, not a branch.
-func greater(v, e float32) uint32 {
-	var m uint32
-	if e > v {
-		m = 1
-	}
-	return -m
-}
-
 // moreMax is e when e > v, else v (a max pooling window's running
 // maximum: the first NaN stays, a later one is skipped, and of ±0 the
 // first is kept), bit for bit, without a branch.
-func moreMax(v, e float32) float32 {
-	m := greater(v, e)
-	return math.Float32frombits(math.Float32bits(v)&^m | math.Float32bits(e)&m)
-}
+func moreMax(v, e float32) float32 { return pick(greater(v, e), v, e) }
 
 // Pool2x2Backward runs one channel per job; every element of dx is written
 // once (zero outside the routed positions). The max's position is found
@@ -84,6 +68,5 @@ func (c *Backend) Pool2x2Backward(dx, dy, x kernels.Tensor, s kernels.PoolShape,
 // moreAt is (i, e) when e > v, else (best, v), without a branch.
 func moreAt(best int, v float32, i int, e float32) (int, float32) {
 	m := greater(v, e)
-	im := int(int32(m))
-	return best ^ (best^i)&im, math.Float32frombits(math.Float32bits(v)&^m | math.Float32bits(e)&m)
+	return best ^ (best^i)&int(int32(m)), pick(m, v, e)
 }

@@ -84,9 +84,12 @@ func BenchmarkFill(b *testing.B) {
 	_, xs := poolInput()
 	c := cpu.New(1)
 	x := naive.Wrap(xs)
-	for _, v := range []float32{0, 0.5} {
-		name := map[float32]string{0: "zero", 0.5: "value"}[v]
-		b.Run(name+"/loop", func(b *testing.B) {
+	for _, f := range []struct {
+		name string
+		v    float32
+	}{{"zero", 0}, {"value", 0.5}} {
+		v := f.v
+		b.Run(f.name+"/loop", func(b *testing.B) {
 			b.SetBytes(int64(4 * len(xs)))
 			for b.Loop() {
 				for i := range xs {
@@ -94,7 +97,7 @@ func BenchmarkFill(b *testing.B) {
 				}
 			}
 		})
-		b.Run(name, func(b *testing.B) {
+		b.Run(f.name, func(b *testing.B) {
 			b.SetBytes(int64(4 * len(xs)))
 			for b.Loop() {
 				c.Fill(x, v)

@@ -68,7 +68,7 @@ const fromPage = new Map(); // thread → count of HandlePostMessage (the page's
 const allTasks = []; // every thread's tasks, of every Chromium process: {ts, end, cpu}
 for (const e of events) {
   const t = `${e.pid}/${e.tid}`;
-  if (e.ph === "X" && e.name === "ThreadControllerImpl::RunTask") allTasks.push({ ts: e.ts / 1000, end: (e.ts + e.dur) / 1000, cpu: (e.tdur ?? 0) / 1000, thread: t });
+  if (e.ph === "X" && e.name === "ThreadControllerImpl::RunTask") allTasks.push({ ts: e.ts / 1000, end: (e.ts + e.dur) / 1000, cpu: (e.tdur ?? 0) / 1000 });
   if (e.ph !== "X" || !(names.get(t) || "").startsWith("DedicatedWorker")) continue;
   if (e.name === "HandlePostMessage") fromPage.set(t, (fromPage.get(t) || 0) + 1);
   if (e.name === "ThreadControllerImpl::RunTask") {
